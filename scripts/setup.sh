@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything tierbook needs on a fresh Debian machine, then builds. Quick and quiet
+# when everything is already there, so every entry point (stack, tests, load tests) runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# 1. Servers from Debian's packages: Redis, Postgres, nginx. We run our own instances on
+#    non-default loopback ports, so the packages' system services are kept from starting.
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  say "installing ${missing[*]} with apt-get"
+  added_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -n "$added_policy" ] && $sudo rm -f /usr/sbin/policy-rc.d
+fi
+
+# 2. npm packages, exactly as locked.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# 3. Go tools, pinned: ghz for load tests, grpcurl for smoke calls.
+export GOBIN="$PWD/.tools/bin"
+if [ ! -x .tools/bin/ghz ]; then say "installing ghz"; go install github.com/bojand/ghz/cmd/ghz@v0.120.0; fi
+if [ ! -x .tools/bin/grpcurl ]; then say "installing grpcurl"; go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.1; fi
+
+# 4. Build.
+npx tsc -p tsconfig.json

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `npm test`: install what is missing, lint the API, check generated code is fresh,
+# type-check and build, then run every test against real Redis, Postgres and nginx.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "[test] buf lint"
+npx buf lint
+
+echo "[test] generated code is up to date"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+npx buf generate -o "$tmp"
+if ! diff -r src/gen "$tmp/src/gen" >/dev/null; then
+  echo "src/gen is stale: run \`npm run generate\` and commit the result" >&2
+  diff -r src/gen "$tmp/src/gen" | head -20 >&2
+  exit 1
+fi
+
+echo "[test] node --test"
+mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+# Each test file starts its own servers on free ports, so files may run side by side.
+node --test --test-concurrency=2 "${files[@]}"

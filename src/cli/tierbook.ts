@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { createAccount } from '../shared/accounts-store.js';
+import { loadConfig } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { createSql } from '../shared/postgres.js';
+import { createRedis } from '../shared/redis.js';
+import { isTierName, TIERS } from '../domain/tiers.js';
+import { migrate } from '../sync/migrate.js';
+import { parseFlags } from './args.js';
+
+const USAGE = `usage: tierbook <command>
+
+  accounts create --tier <${TIERS.join('|')}> [--name <name>] [--json]
+      Creates an account and prints its API key (shown once; only its hash is stored).
+  migrate
+      Applies pending database migrations.
+  rebuild
+      Restores Redis hot state (books, orders, positions, keys) from Postgres.
+
+Connections come from TIERBOOK_REDIS_URL and TIERBOOK_DATABASE_URL (see README).`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positional, flags } = parseFlags(argv);
+  const config = loadConfig();
+  const [cmd, sub] = positional;
+  if (cmd === 'accounts' && sub === 'create') {
+    const tier = String(flags.tier ?? '').toUpperCase();
+    if (!isTierName(tier)) {
+      console.error(`--tier must be one of ${TIERS.join(', ')}, got "${String(flags.tier ?? '')}"`);
+      return 2;
+    }
+    const name = typeof flags.name === 'string' ? flags.name : `${tier.toLowerCase()}-account`;
+    const sql = createSql(config.databaseUrl, { max: 1, appName: 'tierbook-cli' });
+    const redis = createRedis(config.redisUrl);
+    try {
+      const acct = await createAccount(sql, redis, { name, tier });
+      if (flags.json) console.log(JSON.stringify({ accountId: acct.accountId, apiKey: acct.apiKey, tier: acct.tier, name }));
+      else {
+        console.log(`account  ${acct.accountId} (${acct.tier}, "${name}")`);
+        console.log(`api key  ${acct.apiKey}`);
+        console.log('Keep the key: it is not stored and cannot be shown again.');
+      }
+    } finally {
+      redis.disconnect();
+      await sql.end({ timeout: 2 });
+    }
+    return 0;
+  }
+  if (cmd === 'migrate') {
+    const sql = createSql(config.databaseUrl, { max: 1, appName: 'tierbook-cli' });
+    try {
+      const applied = await migrate(sql, createLogger(config));
+      console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+    } finally {
+      await sql.end({ timeout: 2 });
+    }
+    return 0;
+  }
+  if (cmd === 'rebuild') {
+    const { runRebuild } = (await import('./rebuild.js')) as { runRebuild: (o: { config: typeof config }) => Promise<void> };
+    await runRebuild({ config });
+    return 0;
+  }
+  console.error(USAGE);
+  return cmd === undefined || cmd === 'help' || flags.help ? 0 : 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`tierbook: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../shared/config.js';
+import { createLogger } from '../shared/logger.js';
+import { createSql } from '../shared/postgres.js';
+import { createRedis } from '../shared/redis.js';
+import { createAccount, restoreAuthKeys } from '../shared/accounts-store.js';
+import { migrate } from '../sync/migrate.js';
+import { fromRoot } from '../shared/paths.js';
+import { liveParts, readState, stackDir, startData, startGatewayCluster, startProxy, stopStack, type StackState } from './stack.js';
+
+/**
+ * `npm run stack` / `stack:stop` / `stack:status`: the whole local stack on loopback, from
+ * Debian's packages, with its data in .stack/. `up` stays in the foreground; Ctrl-C stops
+ * exactly what it started.
+ */
+
+interface DemoAccount {
+  accountId: string;
+  apiKey: string;
+  tier: string;
+}
+
+async function prepareData(config: Config): Promise<DemoAccount> {
+  const logger = createLogger({ ...config, logLevel: 'warn' });
+  const sql = createSql(config.databaseUrl, { max: 1, appName: 'tierbook-stack' });
+  const redis = createRedis(config.redisUrl);
+  try {
+    const applied = await migrate(sql, logger);
+    console.log(applied.length ? `  migrations   applied ${applied.length} (${applied.join(', ')})` : '  migrations   up to date');
+    // Redis may have restarted empty; Postgres holds every key.
+    await restoreAuthKeys(sql, redis);
+    const demoFile = join(stackDir(), 'demo-account.json');
+    if (existsSync(demoFile)) return JSON.parse(readFileSync(demoFile, 'utf8')) as DemoAccount;
+    const acct = await createAccount(sql, redis, { name: 'demo', tier: 'ELITE' });
+    const demo = { accountId: acct.accountId, apiKey: acct.apiKey, tier: acct.tier };
+    writeFileSync(demoFile, JSON.stringify(demo, null, 2), { mode: 0o600 });
+    return demo;
+  } finally {
+    redis.disconnect();
+    await sql.end({ timeout: 2 });
+  }
+}
+
+function printSummary(config: Config, demo: DemoAccount): void {
+  const grpcurl = existsSync(fromRoot('.tools', 'bin', 'grpcurl')) ? '.tools/bin/grpcurl' : 'grpcurl';
+  const n = config.gateway.processes;
+  console.log(`
+tierbook is up
+  gRPC (nginx)   127.0.0.1:${config.nginxPort}
+  gateways       127.0.0.1:${config.gateway.basePort}-${config.gateway.basePort + n - 1} (${n} processes)
+  redis          ${config.redisUrl}
+  postgres       ${config.databaseUrl}
+  logs, data     ${stackDir()}
+  demo account   ${demo.accountId} (${demo.tier}), key in ${join(stackDir(), 'demo-account.json')}
+
+Try it:
+  ${grpcurl} -plaintext -H 'authorization: Bearer ${demo.apiKey}' \\
+    -d '{"symbol":"AAPL","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT","price_ticks":"15000","quantity_lots":"10","client_order_id":"hello-1"}' \\
+    127.0.0.1:${config.nginxPort} tierbook.v1.OrderService/PlaceOrder
+
+Stop with Ctrl-C here, or \`npm run stack:stop\` from another terminal.`);
+}
+
+async function up(detach: boolean): Promise<number> {
+  const running = liveParts();
+  if (running.length > 0) {
+    console.log(`tierbook stack is already running (${running.join(', ')}); stop it with \`npm run stack:stop\``);
+    return 1;
+  }
+  const config = loadConfig();
+  const state: StackState = {};
+  try {
+    console.log('starting tierbook');
+    await startData(config, state);
+    console.log(`  redis        pid ${state.redis}\n  postgres     pid ${state.postgres}`);
+    const demo = await prepareData(config);
+    await startGatewayCluster(config, state);
+    console.log(`  gateway      pid ${state.gateway} (cluster primary)`);
+    await startProxy(config, state);
+    console.log(`  nginx        pid ${state.nginx}`);
+    printSummary(config, demo);
+  } catch (err) {
+    console.error(`start failed: ${err instanceof Error ? err.message : String(err)}; see the logs in ${stackDir()}`);
+    await stopStack();
+    return 1;
+  }
+  if (detach) return 0;
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('\nstopping tierbook');
+  await stopStack();
+  return 0;
+}
+
+async function main(cmd: string | undefined, args: string[]): Promise<number> {
+  switch (cmd) {
+    case 'up':
+      return up(args.includes('--detach'));
+    case 'down':
+      if (liveParts().length === 0) console.log('tierbook stack is not running');
+      await stopStack();
+      return 0;
+    case 'status': {
+      const state = readState();
+      const live = new Set(liveParts(state));
+      for (const [part, pid] of Object.entries(state)) console.log(`${part.padEnd(10)} pid ${pid}  ${live.has(part as keyof StackState) ? 'running' : 'stopped'}`);
+      if (live.size === 0) console.log('tierbook stack is not running');
+      return live.size > 0 ? 0 : 3;
+    }
+    default:
+      console.error('usage: stack up [--detach] | down | status');
+      return 2;
+  }
+}
+
+main(process.argv[2], process.argv.slice(3)).then((code) => process.exit(code));

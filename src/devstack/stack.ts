@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromRoot } from '../shared/paths.js';
+import type { Config } from '../shared/config.js';
+import { adopt, isAlive, waitForPort } from './process.js';
+import { startRedis } from './redis.js';
+import { startPostgres } from './postgres.js';
+import { startNginx } from './nginx.js';
+
+/** What a running stack is made of, kept in <stack dir>/pids.json so `down` stops exactly it. */
+export interface StackState {
+  redis?: number;
+  postgres?: number;
+  gateway?: number;
+  nginx?: number;
+}
+
+export const STACK_ORDER: (keyof StackState)[] = ['redis', 'postgres', 'gateway', 'nginx'];
+
+export function stackDir(): string {
+  return process.env.TIERBOOK_STACK_DIR ?? fromRoot('.stack');
+}
+
+const pidsFile = () => join(stackDir(), 'pids.json');
+
+export function readState(): StackState {
+  try {
+    return JSON.parse(readFileSync(pidsFile(), 'utf8')) as StackState;
+  } catch {
+    return {};
+  }
+}
+
+export function writeState(state: StackState): void {
+  mkdirSync(stackDir(), { recursive: true });
+  writeFileSync(pidsFile(), JSON.stringify(state, null, 2));
+}
+
+/** The parts of the stack whose processes are still alive. */
+export function liveParts(state = readState()): (keyof StackState)[] {
+  return STACK_ORDER.filter((k) => state[k] !== undefined && isAlive(state[k]!));
+}
+
+export function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+export async function startData(config: Config, state: StackState): Promise<void> {
+  const dir = stackDir();
+  const redis = await startRedis({ dir: join(dir, 'redis'), port: portOf(config.redisUrl), appendOnly: true });
+  state.redis = redis.pid;
+  writeState(state);
+  const pg = await startPostgres({ dir: join(dir, 'postgres'), port: portOf(config.databaseUrl) });
+  state.postgres = pg.pid;
+  writeState(state);
+}
+
+/** Starts `node dist/src/server/main.js` (the cluster primary) and waits for every port. */
+export async function startGatewayCluster(config: Config, state: StackState): Promise<void> {
+  const log = openSync(join(stackDir(), 'gateway.log'), 'a');
+  const child = spawn(process.execPath, [fromRoot('dist', 'src', 'server', 'main.js')], {
+    stdio: ['ignore', log, log],
+    detached: true,
+    env: process.env,
+  });
+  closeSync(log);
+  child.unref();
+  state.gateway = child.pid;
+  writeState(state);
+  for (let i = 0; i < config.gateway.processes; i++) {
+    await waitForPort(config.gateway.basePort + i, config.gateway.host, 60_000);
+  }
+}
+
+export async function startProxy(config: Config, state: StackState): Promise<void> {
+  const ports = Array.from({ length: config.gateway.processes }, (_, i) => config.gateway.basePort + i);
+  const nginx = await startNginx({
+    dir: join(stackDir(), 'nginx'),
+    port: config.nginxPort,
+    upstreamPorts: ports,
+    maxMessageBytes: config.gateway.maxMessageBytes,
+  });
+  state.nginx = nginx.pid;
+  writeState(state);
+}
+
+/** Stops what pids.json names, front to back (nginx first, the data stores last). */
+export async function stopStack(log: (line: string) => void = console.log): Promise<void> {
+  const state = readState();
+  for (const part of [...STACK_ORDER].reverse()) {
+    const pid = state[part];
+    if (pid === undefined) continue;
+    if (isAlive(pid)) {
+      log(`stopping ${part} (pid ${pid})`);
+      await adopt(part, pid).stop(20_000);
+    }
+  }
+  if (existsSync(pidsFile())) rmSync(pidsFile());
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { handleUnaryCall, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ApiError, toWireError } from '../domain/errors.js';
+import type { Principal } from '../shared/accounts-store.js';
+import type { Authenticator } from './authenticator.js';
+import { toServiceError } from './status.js';
+import type { TierPools } from './tier-pools.js';
+
+export interface UnaryDeps {
+  auth: Authenticator;
+  pools: TierPools;
+  logger: Logger;
+  /** Checks that run after authentication and before the pool (rate limits, admission). */
+  admit?: (principal: Principal, method: string) => Promise<void>;
+  /** Observes every finished call (metrics, logs). */
+  onDone?: (info: { method: string; principal?: Principal; code: number; seconds: number }) => void;
+}
+
+function deadlineMs(call: ServerUnaryCall<Buffer, Buffer>): number {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : Number(d);
+  return Number.isFinite(ms) ? ms : 0;
+}
+
+/**
+ * The gateway side of every unary RPC: authenticate, admit, hand the raw bytes to the tier's
+ * pool, and send back the bytes or the error. Unknown failures become INTERNAL here, once;
+ * their cause goes to the log only.
+ */
+export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buffer, Buffer> {
+  return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+    const started = process.hrtime.bigint();
+    let principal: Principal | undefined;
+    const requestId = randomUUID();
+    const finish = (code: number) =>
+      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort());
+    void (async () => {
+      try {
+        principal = await deps.auth.authenticate(call.metadata);
+        await deps.admit?.(principal, method);
+        const deadline = deadlineMs(call);
+        if (deadline > 0 && Date.now() >= deadline) {
+          throw new ApiError('DEADLINE_PASSED', 'the call deadline passed before the call could run; it was not executed');
+        }
+        const result = await deps.pools.run(
+          { method, accountId: principal.accountId, tier: principal.tier, payload: call.request, deadline, requestId },
+          abort.signal,
+        );
+        if (result.ok) {
+          const p = result.payload;
+          callback(null, Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+          finish(0);
+        } else {
+          callback(toServiceError(result.error));
+          finish(result.error.code);
+        }
+      } catch (err) {
+        if (abort.signal.aborted) {
+          finish(1); // the client is gone; there is nobody to answer
+          return;
+        }
+        if (!(err instanceof ApiError)) deps.logger.error({ err, method, requestId }, 'call failed');
+        const wire = toWireError(err);
+        callback(toServiceError(wire));
+        finish(wire.code);
+      }
+    })();
+  };
+}

@@ -1,0 +1,65 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Sql } from 'postgres';
+import { isTierName, type TierName } from '../domain/tiers.js';
+
+/**
+ * Accounts and API keys. Postgres is the truth; Redis holds `auth:<sha256>` -> {account, tier}
+ * so the gateway's per-call lookup is one Redis hit (and usually none: it caches in memory).
+ * Only the SHA-256 of a key is stored anywhere; the key is returned once, on creation.
+ */
+
+export interface Principal {
+  accountId: string;
+  tier: TierName;
+}
+
+export function hashApiKey(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex');
+}
+
+export function authKey(keyHash: string): string {
+  return `auth:${keyHash}`;
+}
+
+/** API keys look like `tb_` + 43 url-safe base64 chars (256 random bits). */
+export function newApiKey(): string {
+  return `tb_${randomBytes(32).toString('base64url')}`;
+}
+
+export async function createAccount(
+  sql: Sql,
+  redis: Redis,
+  input: { name: string; tier: TierName },
+): Promise<Principal & { apiKey: string; name: string }> {
+  const accountId = `acc_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+  const apiKey = newApiKey();
+  const keyHash = hashApiKey(apiKey);
+  await sql.begin(async (tx) => {
+    await tx`INSERT INTO accounts (account_id, name, tier) VALUES (${accountId}, ${input.name}, ${input.tier})`;
+    await tx`INSERT INTO api_keys (key_hash, account_id) VALUES (${keyHash}, ${accountId})`;
+  });
+  await redis.hset(authKey(keyHash), 'account', accountId, 'tier', input.tier);
+  return { accountId, apiKey, tier: input.tier, name: input.name };
+}
+
+/** Looks a key hash up in Postgres (the truth), for when Redis lost it. */
+export async function findPrincipalInDb(sql: Sql, keyHash: string): Promise<Principal | undefined> {
+  const rows = await sql<{ account_id: string; tier: string }[]>`
+    SELECT a.account_id, a.tier FROM api_keys k JOIN accounts a USING (account_id)
+    WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL`;
+  const row = rows[0];
+  if (!row || !isTierName(row.tier)) return undefined;
+  return { accountId: row.account_id, tier: row.tier };
+}
+
+/** Copies every live key into Redis: after a Redis loss, or at stack start. */
+export async function restoreAuthKeys(sql: Sql, redis: Redis): Promise<number> {
+  const rows = await sql<{ key_hash: string; account_id: string; tier: string }[]>`
+    SELECT k.key_hash, a.account_id, a.tier FROM api_keys k JOIN accounts a USING (account_id)
+    WHERE k.revoked_at IS NULL`;
+  const pipe = redis.pipeline();
+  for (const r of rows) pipe.hset(authKey(r.key_hash), 'account', r.account_id, 'tier', r.tier);
+  await pipe.exec();
+  return rows.length;
+}

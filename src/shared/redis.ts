@@ -1,0 +1,24 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * A Redis client for request paths. Commands fail fast while disconnected (bounded retries
+ * per request, no offline queue growth without limit) so callers map them to UNAVAILABLE
+ * instead of hanging past the client's deadline.
+ */
+export function createRedis(url: string, overrides: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: 2,
+    enableAutoPipelining: false,
+    connectTimeout: 5_000,
+    lazyConnect: false,
+    ...overrides,
+  });
+}
+
+/**
+ * A connection that may block (XREAD/XREADGROUP BLOCK): it must never be shared with request
+ * traffic, and it keeps retrying forever because its owner is a long-running loop.
+ */
+export function createBlockingRedis(url: string, overrides: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: false, ...overrides });
+}

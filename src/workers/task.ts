@@ -1,0 +1,21 @@
+import type { WireError } from '../domain/errors.js';
+import type { TierName } from '../domain/tiers.js';
+
+/**
+ * One unary call handed from the gateway to a worker thread. The request stays as the raw
+ * protobuf bytes the client sent: decoding happens in the worker, never on the event loop.
+ */
+export interface CallTask {
+  /** The full gRPC method path, e.g. "/tierbook.v1.OrderService/PlaceOrder". */
+  method: string;
+  accountId: string;
+  tier: TierName;
+  payload: Uint8Array;
+  /** Epoch ms after which the result is useless (the client's deadline); 0 for none. */
+  deadline: number;
+  /** For logs: the gateway's request id. */
+  requestId: string;
+}
+
+/** The encoded response bytes, or the error to send. Plain data: it crosses a thread. */
+export type CallResult = { ok: true; payload: Uint8Array } | { ok: false; error: WireError };
