@@ -56,7 +56,7 @@ tierbook is up
 
 Try it:
   ${grpcurl} -plaintext -H 'authorization: Bearer ${demo.apiKey}' \\
-    -d '{"symbol":"AAPL","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT","price_ticks":"15000","quantity_lots":"10","client_order_id":"hello-1"}' \\
+    -d '{"symbol":"AAPL","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT","price_ticks":"1900000","quantity_lots":"10","client_order_id":"hello-1"}' \\
     127.0.0.1:${config.nginxPort} tierbook.v1.OrderService/PlaceOrder
 
 Stop with Ctrl-C here, or \`npm run stack:stop\` from another terminal.`);

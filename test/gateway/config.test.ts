@@ -1,0 +1,27 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/shared/config.js';
+
+test('defaults are filled in and the config is frozen', () => {
+  const c = loadConfig({});
+  assert.equal(c.nginxPort, 50051);
+  assert.equal(c.gateway.basePort, 50061);
+  assert.ok(c.pools.premium.threads >= 1 && c.pools.shared.threads >= 1);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.pools.premium));
+  assert.throws(() => {
+    (c as { nginxPort: number }).nginxPort = 1;
+  }, TypeError);
+});
+
+test('a bad value is refused with a message that names the option and the value', () => {
+  assert.throws(() => loadConfig({ TIERBOOK_PREMIUM_THREADS: 'x' }), /TIERBOOK_PREMIUM_THREADS must be an integer, got "x"/);
+  assert.throws(() => loadConfig({ TIERBOOK_SHARED_QUEUE: '-5' }), /TIERBOOK_SHARED_QUEUE must be between 0 and/);
+  assert.throws(() => loadConfig({ TIERBOOK_REDIS_URL: 'http://x' }), /TIERBOOK_REDIS_URL must use redis: or rediss:/);
+  assert.throws(() => loadConfig({ TIERBOOK_LOG_LEVEL: 'loud' }), /TIERBOOK_LOG_LEVEL must be one of/);
+});
+
+test('values from the environment override the defaults', () => {
+  const c = loadConfig({ TIERBOOK_PREMIUM_QUEUE: '7', TIERBOOK_GATEWAY_PROCESSES: '3' });
+  assert.equal(c.pools.premium.queue, 7);
+  assert.equal(c.gateway.processes, 3);
+});

@@ -1,0 +1,76 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, chmodSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { fromRoot } from '../../src/shared/paths.js';
+import { freePort } from '../../src/devstack/ports.js';
+import { isAlive } from '../../src/devstack/process.js';
+import { run, tool } from '../support/tools.js';
+
+/**
+ * The one-command stack, exactly as a newcomer runs it (the built CLI), on free ports and a
+ * temporary data folder so it never touches a developer's own stack.
+ */
+describe('stack up / status / down', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tierbook-stack-'));
+  chmodSync(dir, 0o755);
+  let env: NodeJS.ProcessEnv;
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [fromRoot('dist', 'src', 'devstack', 'cli.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+      });
+    });
+
+  before(async () => {
+    const [redis, pg, nginx, base] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    env = {
+      ...process.env,
+      TIERBOOK_STACK_DIR: dir,
+      TIERBOOK_REDIS_URL: `redis://127.0.0.1:${redis}`,
+      TIERBOOK_DATABASE_URL: `postgres://tierbook@127.0.0.1:${pg}/tierbook`,
+      TIERBOOK_NGINX_PORT: String(nginx),
+      TIERBOOK_GATEWAY_BASE_PORT: String(base),
+      TIERBOOK_GATEWAY_PROCESSES: '1',
+      TIERBOOK_PREMIUM_THREADS: '1',
+      TIERBOOK_SHARED_THREADS: '1',
+      TIERBOOK_LOG_LEVEL: 'warn',
+    };
+  });
+  after(async () => {
+    await cli('down');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('up starts everything, prints where it listens and a grpcurl line that works', async () => {
+    const up = await cli('up', '--detach');
+    assert.equal(up.code, 0, up.out);
+    assert.match(up.out, new RegExp(`gRPC \\(nginx\\)\\s+127\\.0\\.0\\.1:${env.TIERBOOK_NGINX_PORT}`));
+    assert.match(up.out, /grpcurl -plaintext -H 'authorization: Bearer tb_/);
+    // Run the printed grpcurl command as a person would paste it.
+    const printed = up.out.slice(up.out.indexOf('grpcurl -plaintext')).split('\n').slice(0, 3).join(' ').replace(/\\\s+/g, ' ');
+    const args = [...printed.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!).slice(1);
+    const r = await run(tool('grpcurl'), args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ORDER_STATUS_NEW|ORDER_STATUS_FILLED|ORDER_STATUS_PARTIALLY_FILLED/);
+  });
+
+  test('starting twice says it is already running and starts nothing', async () => {
+    const again = await cli('up', '--detach');
+    assert.equal(again.code, 1);
+    assert.match(again.out, /already running/);
+  });
+
+  test('down stops exactly the processes it started, by PID', async () => {
+    const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as Record<string, number>;
+    assert.deepEqual(Object.keys(pids).sort(), ['gateway', 'nginx', 'postgres', 'redis']);
+    for (const pid of Object.values(pids)) assert.ok(isAlive(pid));
+    const down = await cli('down');
+    assert.equal(down.code, 0, down.out);
+    for (const [name, pid] of Object.entries(pids)) assert.equal(isAlive(pid), false, `${name} (${pid}) still alive`);
+    const status = await cli('status');
+    assert.match(status.out, /not running/);
+  });
+});
