@@ -14,8 +14,9 @@ const USAGE = `usage: tierbook <command>
       Creates an account and prints its API key (shown once; only its hash is stored).
   migrate
       Applies pending database migrations.
-  rebuild
-      Restores Redis hot state (books, orders, positions, keys) from Postgres.
+  rebuild [--force]
+      Restores Redis hot state (books, orders, positions, keys) from Postgres after Redis lost
+      it. Stop the gateways first; --force rebuilds even if Redis still holds books.
 
 Connections come from TIERBOOK_REDIS_URL and TIERBOOK_DATABASE_URL (see README).`;
 
@@ -57,8 +58,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'rebuild') {
-    const { runRebuild } = (await import('./rebuild.js')) as { runRebuild: (o: { config: typeof config }) => Promise<void> };
-    await runRebuild({ config });
+    const { runRebuild } = await import('./rebuild.js');
+    await runRebuild({ config, force: flags.force === true });
     return 0;
   }
   console.error(USAGE);

@@ -55,7 +55,7 @@ tierbook is up
   demo account   ${demo.accountId} (${demo.tier}), key in ${join(stackDir(), 'demo-account.json')}
 
 Try it:
-  ${grpcurl} -plaintext -H 'authorization: Bearer ${demo.apiKey}' \\
+  ${grpcurl} ${config.gateway.tls ? `-cacert ${config.gateway.tls.certFile}` : '-plaintext'} -H 'authorization: Bearer ${demo.apiKey}' \\
     -d '{"symbol":"AAPL","side":"SIDE_BUY","type":"ORDER_TYPE_LIMIT","price_ticks":"1900000","quantity_lots":"10","client_order_id":"hello-1"}' \\
     127.0.0.1:${config.nginxPort} tierbook.v1.OrderService/PlaceOrder
 

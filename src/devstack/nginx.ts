@@ -3,6 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromRoot } from '../shared/paths.js';
 import { launch, waitForPort, type OwnedProcess } from './process.js';
+import { listenBlock, upstreamBlock, type NginxTls } from './nginx-tls.js';
+
+export type { NginxTls } from './nginx-tls.js';
 
 export interface NginxOptions {
   dir: string;
@@ -10,6 +13,8 @@ export interface NginxOptions {
   /** Gateway ports on 127.0.0.1 to balance over. */
   upstreamPorts: number[];
   maxMessageBytes: number;
+  /** Serve clients over TLS instead of h2c. */
+  tls?: NginxTls;
 }
 
 /** Fills in deploy/nginx/tierbook.conf.template for this run. */
@@ -19,8 +24,9 @@ export function renderNginxConfig(opts: NginxOptions): string {
     .map((p) => `        server 127.0.0.1:${p} max_fails=0;`)
     .join('\n');
   return readFileSync(fromRoot('deploy', 'nginx', 'tierbook.conf.template'), 'utf8')
+    .replaceAll('{{LISTEN_BLOCK}}', listenBlock(`127.0.0.1:${opts.port}`, opts.tls))
+    .replaceAll('{{UPSTREAM_BLOCK}}', upstreamBlock(opts.tls))
     .replaceAll('{{PREFIX}}', opts.dir)
-    .replaceAll('{{LISTEN}}', `127.0.0.1:${opts.port}`)
     .replaceAll('{{UPSTREAM_SERVERS}}', servers)
     .replaceAll('{{MAX_BODY}}', String(opts.maxMessageBytes + 5));
 }

@@ -80,6 +80,8 @@ export async function startProxy(config: Config, state: StackState): Promise<voi
     port: config.nginxPort,
     upstreamPorts: ports,
     maxMessageBytes: config.gateway.maxMessageBytes,
+    // With certificates configured the gateways serve TLS, so nginx serves and proxies TLS too.
+    ...(config.gateway.tls ? { tls: { ...config.gateway.tls, upstreamTls: true } } : {}),
   });
   state.nginx = nginx.pid;
   writeState(state);

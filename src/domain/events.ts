@@ -90,6 +90,12 @@ export interface FillEvent {
   maker: { order: string; coid: string; acct: string; side: SideCode };
   taker: { order: string; coid: string; acct: string; side: SideCode };
   positions: PositionState[]; // maker's and taker's positions after the fill
+  /**
+   * Added by matching: [maker, taker] order states right after this fill (a snapshot for
+   * StreamExecutions; the taker's `ver` is only bumped by its own order event, so use the
+   * order events, not these, for version-guarded upserts).
+   */
+  orders?: OrderState[];
 }
 
 export type TierbookEvent =

@@ -1,4 +1,3 @@
-import { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Config } from '../shared/config.js';
 import { createRedis } from '../shared/redis.js';
@@ -6,9 +5,18 @@ import { createSql } from '../shared/postgres.js';
 import { Authenticator } from './authenticator.js';
 import { buildServer } from './build-server.js';
 import { TierPools } from './tier-pools.js';
+import { createAdmission } from './admission.js';
+import { serverCredentials } from './tls.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { apiServices } from './service-definitions.js';
+import { announceDrain } from './drain-notice.js';
+import { createExecutionStreams } from './execution-stream.js';
+import { loadInstrumentsFile } from '../workers/orders/index.js';
 
 export interface RunningGateway {
   port: number;
+  /** This process's metrics (the primary pulls them over IPC; tests may read them directly). */
+  metrics: GatewayMetrics;
   /** Graceful: NOT_SERVING, stop accepting, drain in-flight calls (up to drainMs), close pools. */
   shutdown(): Promise<void>;
 }
@@ -17,15 +25,30 @@ export interface RunningGateway {
  * One gateway process: its connections, its two tier pools and its gRPC server, listening on
  * `port` (0 = any free port, for tests).
  */
-export async function startGateway(config: Config, logger: Logger, port: number): Promise<RunningGateway> {
-  const redis = createRedis(config.redisUrl);
+export async function startGateway(config: Config, logger: Logger, port: number, processName = 'gateway'): Promise<RunningGateway> {
+  const metrics = new GatewayMetrics({ processName, logger, callLogSample: config.callLogSample });
+  // This connection carries only tiny commands (auth lookups, one rate-limit script per
+  // call) from many concurrent calls: auto-pipelining sends them in one write per tick.
+  const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
+  metrics.watchRedis(redis);
   const sql = createSql(config.databaseUrl, { max: 2, appName: 'tierbook-gateway' });
   const auth = new Authenticator({ redis, sql, cacheMs: config.gateway.authCacheMs, logger: logger.child({ module: 'auth' }) });
   const pools = new TierPools(config);
-  const { server, health } = buildServer({ config, logger, auth, pools });
+  metrics.watchPools(pools.pools, (pool) => pools.queueDepth(pool as 'premium' | 'shared'));
+  const admission = createAdmission({ config, redis, logger });
+  const symbols = loadInstrumentsFile(config.orders.instrumentsFile).map((i) => i.symbol);
+  const executions = createExecutionStreams({
+    redisUrl: config.redisUrl,
+    logger: logger.child({ module: 'executions' }),
+    symbols: () => symbols,
+    maxSubscribers: config.gateway.maxStreams,
+  });
+  const streams = { '/tierbook.v1.OrderService/StreamExecutions': executions.handle };
+  const { server, health } = buildServer({ config, logger, auth, pools, streams, admit: admission.admit, tierDeadlineMs: admission.tierDeadlineMs, onDone: metrics.onDone });
+  const detachMetrics = metrics.serveCluster();
 
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${config.gateway.host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${config.gateway.host}:${port}`, serverCredentials(config.gateway.tls), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );
@@ -34,9 +57,19 @@ export async function startGateway(config: Config, logger: Logger, port: number)
   let closing: Promise<void> | undefined;
   return {
     port: bound,
+    metrics,
     shutdown() {
       closing ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
+        for (const svc of apiServices) health.setStatus(svc.typeName, 'NOT_SERVING');
+        // Stop accepting and tell every connection to send no more calls; give the proxy a
+        // moment to read that before the final GOAWAY (drain-notice.ts).
+        const notified = announceDrain(server);
+        logger.info({ connections: notified }, 'draining: stopped accepting, notified connections');
+        if (notified > 0) await new Promise((r) => setTimeout(r, Math.min(500, config.gateway.drainMs / 4)));
+        // Streams never end on their own: close them first so the drain can finish; clients
+        // resume from their cursor on another gateway.
+        await executions.close();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => {
             logger.warn('drain timed out; cancelling the calls still running');
@@ -48,6 +81,9 @@ export async function startGateway(config: Config, logger: Logger, port: number)
             resolve();
           });
         });
+        // Last counters to the primary while the threads can still answer: no count is lost.
+        await metrics.sendFinal().catch((err: unknown) => logger.warn({ err }, 'final metrics not sent'));
+        detachMetrics();
         await pools.close();
         redis.disconnect();
         await sql.end({ timeout: 2 });

@@ -1,33 +1,104 @@
 import cluster from 'node:cluster';
+import { Registry } from 'prom-client';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
+import { startSyncThread, type SyncThread } from '../sync/index.js';
+import { startAdminHttp } from './admin-http.js';
 import { startGateway } from './gateway-process.js';
+import { ClusterMetrics } from './metrics/cluster-metrics.js';
+import { processRegistry } from './metrics/process-metrics.js';
+import { registerSyncMetrics } from './metrics/sync-metrics.js';
 import { superviseGateways } from './supervisor.js';
 
 /**
- * The gateway cluster's entry point. The primary supervises N gateway processes (and, when
- * present, the sync thread); each gateway process listens on basePort + its index, and nginx
+ * The gateway cluster's entry point. The primary supervises N gateway processes, runs this
+ * host's sync thread and serves the admin port (metrics of every process and thread,
+ * health, readiness); each gateway process listens on basePort + its index, and nginx
  * balances over them. Only this file binds ports, installs signal handlers and exits.
+ *
+ * Signals to the primary: SIGTERM/SIGINT = graceful stop (gateways drain, then the sync
+ * commits the batch in hand); SIGHUP = rolling restart of the gateways.
  */
 const config = loadConfig();
+/** The sync gets this long to commit its batch at shutdown before the primary exits anyway. */
+const SYNC_STOP_MS = 15_000;
 
 if (cluster.isPrimary) {
+  // Each gateway process accepts on its port's socket itself (the primary still owns the
+  // socket, so a replacement joins it during a rolling restart). Not round-robin: there the
+  // primary accepts and hands each connection over IPC, and a connection handed to a process
+  // in the instant it is killed is never closed, so its call hangs until the client's deadline.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   const logger = createLogger(config, { role: 'primary' });
-  const supervisor = await superviseGateways(config, logger);
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    void supervisor.stop().then(() => process.exit(0));
+  const own = new Registry();
+  let sync: SyncThread | undefined;
+  let syncState = config.primarySync ? 'starting' : 'off';
+  let stopping = false;
+  registerSyncMetrics(own, () => sync?.stats());
+  // Listening before the first fork, so it sees every process's counters and exit.
+  const metrics = new ClusterMetrics([processRegistry('primary'), own]);
+  let supervisor: Awaited<ReturnType<typeof superviseGateways>> | undefined;
+  // The admin port is auxiliary: if it cannot be bound, the gateways still serve (and the
+  // missing /readyz makes a probing orchestrator notice).
+  const admin = await startAdminHttp({
+    host: config.adminHost,
+    port: config.adminPort,
+    logger: logger.child({ module: 'admin' }),
+    metrics: () => metrics.metrics(),
+    metricsContentType: metrics.contentType,
+    readiness: () => {
+      const gateways = supervisor?.status() ?? [];
+      const ready = !stopping && gateways.length > 0 && gateways.every((g) => g.ready) && syncState !== 'failed';
+      return { ready, stopping, gateways, sync: syncState };
+    },
+  }).catch((err: unknown) => {
+    logger.error({ err, port: config.adminPort }, 'admin port unavailable: no /metrics, /healthz or /readyz');
+    return undefined;
+  });
+  supervisor = await superviseGateways(config, logger, own);
+  if (config.primarySync) {
+    startSyncThread(config, logger).then(
+      (s) => {
+        sync = s;
+        syncState = 'running';
+      },
+      (err: unknown) => {
+        syncState = 'failed';
+        logger.error({ err }, 'the sync thread could not start');
+      },
+    );
+  }
+
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining gateways');
+    await supervisor.stop();
+    // After the gateways: the events of the calls they drained are in the streams by now.
+    if (sync) {
+      logger.info('stopping the sync after its batch');
+      const timeout = new Promise<void>((r) => setTimeout(r, SYNC_STOP_MS).unref());
+      await Promise.race([sync.stop(), timeout]);
+    }
+    metrics.close();
+    await admin?.close();
+    logger.info('stopped');
+    process.exit(0);
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => void supervisor.rollingRestart());
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (!stopping) void supervisor!.rollingRestart().catch((err: unknown) => logger.error({ err }, 'rolling restart failed'));
+  });
 } else {
   const index = Number(process.env.TIERBOOK_GATEWAY_INDEX ?? '0');
   const logger = createLogger(config, { role: 'gateway', index });
-  const gateway = await startGateway(config, logger, config.gateway.basePort + index);
+  const gateway = await startGateway(config, logger, config.gateway.basePort + index, `gateway-${index}`);
   process.send?.({ type: 'ready', index });
   const stop = () => void gateway.shutdown().then(() => process.exit(0));
   process.once('SIGTERM', stop);
+  // The primary is gone (killed): nobody supervises this process any more; drain and leave.
+  process.once('disconnect', stop);
   // Ctrl-C reaches the whole process group; the primary decides the order of shutdown.
   process.on('SIGINT', () => {});
 }

@@ -1,12 +1,25 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../shared/config.js';
+
+/** One gateway slot as the supervisor sees it. */
+export interface GatewayStatus {
+  index: number;
+  /** The process serving this slot (during a rolling restart, the old one until the new is ready). */
+  pid?: number;
+  /** The process said it listens and serves. */
+  ready: boolean;
+  /** Unplanned exits of this slot since the primary started. */
+  crashes: number;
+}
 
 export interface Supervisor {
   /** Graceful stop of every gateway process (each drains), then resolve. */
   stop(): Promise<void>;
   /** Replaces the processes one at a time; each replacement listens before the old one drains. */
   rollingRestart(): Promise<void>;
+  status(): GatewayStatus[];
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -15,14 +28,33 @@ const STABLE_MS = 30_000;
 
 /**
  * Forks and watches the gateway processes. A crashed process is restarted with exponential
- * backoff. The listening sockets belong to the cluster primary, so while a process restarts,
- * new connections to its port wait in the backlog instead of being refused.
+ * backoff (250 ms doubling to 30 s; reset after 30 s of good life). The listening sockets
+ * belong to the cluster primary: in a rolling restart the replacement joins the same port
+ * before the old process stops accepting and drains, so no connection is refused.
  */
-export async function superviseGateways(config: Config, logger: Logger): Promise<Supervisor> {
+export async function superviseGateways(config: Config, logger: Logger, registry?: Registry): Promise<Supervisor> {
   const n = config.gateway.processes;
   const current = new Map<number, Worker>();
+  /** During a rolling restart: the process still serving while its replacement starts. */
+  const outgoing = new Map<number, Worker>();
+  const ready = new WeakSet<Worker>();
   const failures = new Map<number, number>();
+  const crashes = new Map<number, number>();
   let stopping = false;
+  let rolling: Promise<void> | undefined;
+
+  const restarts = registry && new Counter({
+    name: 'tierbook_gateway_restarts_total', help: 'Gateway processes started again, by reason (crash or rolling).',
+    labelNames: ['reason'], registers: [registry],
+  });
+  if (registry) {
+    new Gauge({
+      name: 'tierbook_gateway_processes_ready', help: 'Gateway processes that are listening and serving.', registers: [registry],
+      collect() {
+        this.set([...current.values()].filter((w) => ready.has(w) && !w.isDead()).length);
+      },
+    });
+  }
 
   const fork = (index: number): Promise<Worker> =>
     new Promise((resolve, reject) => {
@@ -31,6 +63,7 @@ export async function superviseGateways(config: Config, logger: Logger): Promise
       const onReady = (msg: unknown) => {
         if ((msg as { type?: string }).type !== 'ready') return;
         worker.off('message', onReady);
+        ready.add(worker);
         resolve(worker);
       };
       worker.on('message', onReady);
@@ -42,12 +75,16 @@ export async function superviseGateways(config: Config, logger: Logger): Promise
         const lived = Date.now() - started;
         const f = lived > STABLE_MS ? 0 : (failures.get(index) ?? 0) + 1;
         failures.set(index, f);
+        crashes.set(index, (crashes.get(index) ?? 0) + 1);
         const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** f);
-        logger.error({ index, code, signal, restartInMs: delay }, 'gateway process died; restarting');
+        logger.error({ index, gatewayPid: worker.process.pid, code, signal, restartInMs: delay }, 'gateway process died; restarting');
         setTimeout(() => {
           if (stopping) return;
-          const next = fork(index);
-          next.catch((err: unknown) => logger.error({ err, index }, 'gateway restart failed'));
+          restarts?.inc({ reason: 'crash' });
+          fork(index).then(
+            (w) => logger.info({ index, gatewayPid: w.process.pid }, 'gateway process restarted'),
+            (err: unknown) => logger.error({ err, index }, 'gateway restart failed'),
+          );
         }, delay).unref();
       });
       current.set(index, worker);
@@ -70,16 +107,33 @@ export async function superviseGateways(config: Config, logger: Logger): Promise
   return {
     async stop() {
       stopping = true;
+      await rolling?.catch(() => {});
       await Promise.all([...current.values()].map(stopWorker));
     },
-    async rollingRestart() {
-      logger.info('rolling restart');
-      for (let i = 0; i < n; i++) {
-        const old = current.get(i);
-        await fork(i);
-        if (old) await stopWorker(old);
-        logger.info({ index: i }, 'gateway replaced');
-      }
+    rollingRestart() {
+      // A second signal during a restart joins the one in progress.
+      rolling ??= (async () => {
+        logger.info('rolling restart');
+        for (let i = 0; i < n && !stopping; i++) {
+          const old = current.get(i);
+          if (old) outgoing.set(i, old);
+          const next = await fork(i).finally(() => outgoing.delete(i));
+          restarts?.inc({ reason: 'rolling' });
+          if (old) await stopWorker(old);
+          logger.info({ index: i, gatewayPid: next.process.pid }, 'gateway replaced');
+        }
+        logger.info('rolling restart done');
+      })().finally(() => (rolling = undefined));
+      return rolling;
+    },
+    status() {
+      return Array.from({ length: n }, (_, index) => {
+        const w = current.get(index);
+        const live = !!w && !w.isDead();
+        const old = outgoing.get(index);
+        const serving = live && ready.has(w) ? w : old && !old.isDead() && ready.has(old) ? old : undefined;
+        return { index, pid: (serving ?? (live ? w : undefined))?.process.pid, ready: !!serving, crashes: crashes.get(index) ?? 0 };
+      });
     },
   };
 }

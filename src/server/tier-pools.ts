@@ -1,9 +1,11 @@
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { ApiError } from '../domain/errors.js';
 import { poolOf, type PoolName } from '../domain/tiers.js';
 import type { Config, PoolConfig } from '../shared/config.js';
 import type { CallResult, CallTask } from '../workers/task.js';
+import { CallBatcher } from './call-batcher.js';
 
 const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url));
 
@@ -12,20 +14,27 @@ const QUEUE_FULL_RETRY_MS = 50;
 
 /**
  * The two Piscina pools, premium (ELITE, BLACK) and shared (LITE, PRO), each with its own
- * threads and its own queue bound, so that a flood of shared work can only fill the shared
- * queue: premium calls never wait behind it (DESIGN invariant 6).
+ * threads and its own bound, so that a flood of shared work can only fill the shared pool:
+ * premium calls never wait behind it (DESIGN invariant 6).
+ *
+ * A pool holds at most `threads * concurrency + queue` calls; one more is refused at once with
+ * RESOURCE_EXHAUSTED. The bound counts calls, not Piscina tasks, because calls travel to the
+ * threads in batches (call-batcher.ts).
  */
 export class TierPools {
-  readonly pools: Record<PoolName, Piscina<CallTask, CallResult>>;
+  readonly pools: Record<PoolName, Piscina>;
+  private readonly batchers: Record<PoolName, CallBatcher>;
+  private readonly limits: Record<PoolName, number>;
 
   constructor(config: Config, workerFile: string = WORKER_FILE) {
     const make = (name: PoolName, p: PoolConfig) =>
-      new Piscina<CallTask, CallResult>({
+      new Piscina({
         filename: workerFile,
         minThreads: p.threads,
         maxThreads: p.threads,
         concurrentTasksPerWorker: p.concurrency,
-        maxQueue: p.queue,
+        // Bounded by CallBatcher in calls; Piscina's own queue holds batches and never refuses.
+        maxQueue: Infinity,
         // Threads hold Redis sockets and wait on I/O: never park them in Atomics.wait.
         atomics: 'disabled',
         // Threads are long-lived (they own connections); only idle past a minute.
@@ -33,22 +42,40 @@ export class TierPools {
         workerData: { config, pool: name },
       });
     this.pools = { premium: make('premium', config.pools.premium), shared: make('shared', config.pools.shared) };
+    const batcher = (name: PoolName, p: PoolConfig) =>
+      new CallBatcher((batch) => this.pools[name].run({ batch }) as Promise<CallResult[]>, p.threads * p.concurrency);
+    this.batchers = { premium: batcher('premium', config.pools.premium), shared: batcher('shared', config.pools.shared) };
+    this.limits = {
+      premium: config.pools.premium.threads * config.pools.premium.concurrency + config.pools.premium.queue,
+      shared: config.pools.shared.threads * config.pools.shared.concurrency + config.pools.shared.queue,
+    };
   }
 
-  /** Runs a call on its tier's pool; a full queue is RESOURCE_EXHAUSTED at once. */
+  /** Calls of a pool waiting beyond what its threads run at once: the queue depth. */
+  queueDepth(pool: PoolName): number {
+    return this.batchers[pool].waiting;
+  }
+
+  /** Runs a call on its tier's pool; a full pool is RESOURCE_EXHAUSTED at once. */
   async run(task: CallTask, signal?: AbortSignal): Promise<CallResult> {
-    const pool = this.pools[poolOf(task.tier)];
-    try {
-      return await pool.run(task, signal ? { signal } : {});
-    } catch (err) {
-      if (err instanceof Error && err.message === 'Task queue is at limit') {
-        throw new ApiError('TIER_QUEUE_FULL', `the ${poolOf(task.tier)} pool is at its queue bound; retry later`, {
-          retry_delay_ms: String(QUEUE_FULL_RETRY_MS),
-          pool: poolOf(task.tier),
-        });
-      }
-      throw err;
+    const name = poolOf(task.tier);
+    const batcher = this.batchers[name];
+    if (batcher.inFlight >= this.limits[name]) {
+      throw new ApiError('TIER_QUEUE_FULL', `the ${name} pool is at its queue bound; retry later`, {
+        retry_delay_ms: String(QUEUE_FULL_RETRY_MS),
+        pool: name,
+      });
     }
+    // A call cancelled while it waits is not run: it raises a shared flag that the worker
+    // reads just before it starts the call (the call itself is already on its way).
+    if (signal) {
+      const cancelled = new Int32Array(new SharedArrayBuffer(4));
+      signal.addEventListener('abort', () => Atomics.store(cancelled, 0, 1), { once: true });
+      task = { ...task, cancelled };
+    }
+    // Stamped here, read by the thread: how long the call waited for a thread (metrics-bridge.ts).
+    task.queuedAt = performance.timeOrigin + performance.now();
+    return batcher.submit(task);
   }
 
   async close(): Promise<void> {

@@ -13,8 +13,10 @@ export interface UnaryDeps {
   logger: Logger;
   /** Checks that run after authentication and before the pool (rate limits, admission). */
   admit?: (principal: Principal, method: string) => Promise<void>;
+  /** Deadline (ms from now) for a call of this tier whose client set none (admission.ts). */
+  tierDeadlineMs?: (tier: Principal['tier']) => number;
   /** Observes every finished call (metrics, logs). */
-  onDone?: (info: { method: string; principal?: Principal; code: number; seconds: number }) => void;
+  onDone?: (info: { method: string; principal?: Principal; code: number; seconds: number; requestId: string; reason?: string }) => void;
 }
 
 function deadlineMs(call: ServerUnaryCall<Buffer, Buffer>): number {
@@ -33,16 +35,23 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
     const started = process.hrtime.bigint();
     let principal: Principal | undefined;
     const requestId = randomUUID();
-    const finish = (code: number) =>
-      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+    let answered = false;
+    const finish = (code: number, reason?: string) => {
+      answered = true;
+      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9, requestId, reason });
+    };
 
     const abort = new AbortController();
-    call.on('cancelled', () => abort.abort());
+    // grpc-js may report a stream closing after the answer went out; only a call still
+    // waiting is worth aborting (abort() builds a DOMException each time).
+    call.on('cancelled', () => {
+      if (!answered) abort.abort();
+    });
     void (async () => {
       try {
         principal = await deps.auth.authenticate(call.metadata);
         await deps.admit?.(principal, method);
-        const deadline = deadlineMs(call);
+        const deadline = deadlineMs(call) || (deps.tierDeadlineMs ? Date.now() + deps.tierDeadlineMs(principal.tier) : 0);
         if (deadline > 0 && Date.now() >= deadline) {
           throw new ApiError('DEADLINE_PASSED', 'the call deadline passed before the call could run; it was not executed');
         }
@@ -56,7 +65,7 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
           finish(0);
         } else {
           callback(toServiceError(result.error));
-          finish(result.error.code);
+          finish(result.error.code, result.error.reason);
         }
       } catch (err) {
         if (abort.signal.aborted) {
@@ -66,7 +75,7 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
         if (!(err instanceof ApiError)) deps.logger.error({ err, method, requestId }, 'call failed');
         const wire = toWireError(err);
         callback(toServiceError(wire));
-        finish(wire.code);
+        finish(wire.code, wire.reason);
       }
     })();
   };

@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { fromRoot } from './paths.js';
+import type { TierName } from '../domain/tiers.js';
 
 /**
  * All configuration, from environment variables, with every default in this one place.
@@ -31,6 +32,14 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return v as T;
 }
 
+function fraction(env: Env, name: string, def: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw.trim());
+  if (!Number.isFinite(v) || v < 0 || v > 1) throw new Error(`${name} must be a number from 0 to 1, got "${raw}"`);
+  return v;
+}
+
 function url(env: Env, name: string, def: string, protocols: string[]): string {
   const v = str(env, name, def);
   let parsed: URL;
@@ -54,11 +63,67 @@ export interface PoolConfig {
   queue: number;
 }
 
+/** Per-tier promises and protections (issue 6, docs/protection.md). */
+export interface TierConfig {
+  /** Deadline applied when the client sets none, ms: the call is not run after it. */
+  deadlineMs: number;
+  /** Sustained calls per second per account, across every gateway; 0 = unlimited. */
+  ratePerSec: number;
+  /** Calls an idle account may send at once above the sustained rate. */
+  burst: number;
+  /** How long analytics results are cached for this tier, ms. */
+  cacheTtlMs: number;
+  /** Postgres statement timeout for this tier's analytics reads, ms. */
+  pgTimeoutMs: number;
+}
+
+/**
+ * Defaults per tier: premium gets tighter deadlines, higher limits, fresher caches. Rate
+ * limits are per account and a business choice; the defaults sit at about what one 2-core
+ * host serves in all (so the load tests, one account per stream, are not throttled) and keep
+ * one runaway LITE client from taking a host's whole shared capacity.
+ */
+const TIER_DEFAULTS: Record<TierName, TierConfig> = {
+  LITE: { deadlineMs: 10_000, ratePerSec: 1_000, burst: 2_000, cacheTtlMs: 300_000, pgTimeoutMs: 50 },
+  PRO: { deadlineMs: 5_000, ratePerSec: 5_000, burst: 10_000, cacheTtlMs: 300_000, pgTimeoutMs: 50 },
+  ELITE: { deadlineMs: 2_000, ratePerSec: 20_000, burst: 40_000, cacheTtlMs: 60_000, pgTimeoutMs: 20 },
+  BLACK: { deadlineMs: 1_000, ratePerSec: 0, burst: 0, cacheTtlMs: 60_000, pgTimeoutMs: 20 },
+};
+
+function tierConfig(env: Env, tier: TierName): TierConfig {
+  const d = TIER_DEFAULTS[tier];
+  const ratePerSec = int(env, `TIERBOOK_RATE_LIMIT_${tier}`, d.ratePerSec, 0, 10_000_000);
+  // A burst below one call would refuse everything; default it to one second of rate.
+  const burst = int(env, `TIERBOOK_RATE_BURST_${tier}`, ratePerSec === d.ratePerSec ? d.burst : ratePerSec, 0, 100_000_000);
+  if (ratePerSec > 0 && burst < 1) throw new Error(`TIERBOOK_RATE_BURST_${tier} must be at least 1 when TIERBOOK_RATE_LIMIT_${tier} is set, got "${burst}"`);
+  return {
+    deadlineMs: int(env, `TIERBOOK_DEADLINE_MS_${tier}`, d.deadlineMs, 1, 3_600_000),
+    ratePerSec,
+    burst,
+    cacheTtlMs: int(env, `TIERBOOK_CACHE_TTL_MS_${tier}`, d.cacheTtlMs, 0, 86_400_000),
+    pgTimeoutMs: int(env, `TIERBOOK_PG_TIMEOUT_MS_${tier}`, d.pgTimeoutMs, 1, 600_000),
+  };
+}
+
+/** TLS for the gateway's listener: both files or neither (plaintext h2c on loopback). */
+function tlsConfig(env: Env): { certFile: string; keyFile: string } | undefined {
+  const certFile = str(env, 'TIERBOOK_TLS_CERT_FILE', '');
+  const keyFile = str(env, 'TIERBOOK_TLS_KEY_FILE', '');
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    throw new Error(`TIERBOOK_TLS_CERT_FILE and TIERBOOK_TLS_KEY_FILE must be set together, got cert "${certFile}" and key "${keyFile}"`);
+  }
+  return { certFile, keyFile };
+}
+
 export function loadConfig(env: Env = process.env) {
   const cores = availableParallelism();
   const config = {
     logLevel: oneOf(env, 'TIERBOOK_LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-    logPretty: str(env, 'TIERBOOK_LOG_PRETTY', 'false') === 'true',
+    /** Human-readable logs (pino-pretty, a dev dependency): on by default when NODE_ENV=development. */
+    logPretty: str(env, 'TIERBOOK_LOG_PRETTY', env.NODE_ENV === 'development' ? 'true' : 'false') === 'true',
+    /** Share (0..1) of successful calls logged at info; every call at debug; faults always. */
+    callLogSample: fraction(env, 'TIERBOOK_CALL_LOG_SAMPLE', 0.01),
     redisUrl: url(env, 'TIERBOOK_REDIS_URL', 'redis://127.0.0.1:56379', ['redis:', 'rediss:']),
     databaseUrl: url(env, 'TIERBOOK_DATABASE_URL', 'postgres://tierbook@127.0.0.1:55432/tierbook', ['postgres:', 'postgresql:']),
     gateway: {
@@ -72,9 +137,37 @@ export function loadConfig(env: Env = process.env) {
       authCacheMs: int(env, 'TIERBOOK_AUTH_CACHE_MS', 5_000, 0),
       /** How long a graceful shutdown waits for in-flight calls. */
       drainMs: int(env, 'TIERBOOK_DRAIN_MS', 10_000, 0),
+      /** StreamExecutions subscribers one gateway process serves at once. */
+      maxStreams: int(env, 'TIERBOOK_MAX_STREAMS', 1_000, 1, 100_000),
+      /** PEM certificate chain and key: when set, the gateway serves TLS instead of h2c. */
+      tls: tlsConfig(env),
     },
+    /** Per-process caps on each pool's admitted calls/s, 0 = none (src/server/pool-throttle.ts). */
+    poolMaxRps: {
+      premium: int(env, 'TIERBOOK_PREMIUM_MAX_RPS', 0, 0, 10_000_000),
+      shared: int(env, 'TIERBOOK_SHARED_MAX_RPS', 0, 0, 10_000_000),
+    },
+    /**
+     * OS priority (nice, 0..19) of each pool's worker threads. On Linux nice is per thread:
+     * when the host is short of CPU, shared threads yield to premium ones and to the event loop.
+     */
+    threadNice: {
+      premium: int(env, 'TIERBOOK_PREMIUM_THREAD_NICE', 0, 0, 19),
+      shared: int(env, 'TIERBOOK_SHARED_THREAD_NICE', 10, 0, 19),
+    },
+    /** Per-tier deadlines, rate limits, cache TTLs and Postgres timeouts (docs/protection.md). */
+    tiers: {
+      LITE: tierConfig(env, 'LITE'),
+      PRO: tierConfig(env, 'PRO'),
+      ELITE: tierConfig(env, 'ELITE'),
+      BLACK: tierConfig(env, 'BLACK'),
+    } satisfies Record<TierName, TierConfig>,
     nginxPort: int(env, 'TIERBOOK_NGINX_PORT', 50051, 1, 65535),
+    /** The primary's admin HTTP port (/metrics for the whole cluster, /healthz, /readyz). */
     adminPort: int(env, 'TIERBOOK_ADMIN_PORT', 9464, 0, 65535),
+    adminHost: str(env, 'TIERBOOK_ADMIN_HOST', '127.0.0.1'),
+    /** The cluster primary runs this host's sync thread (false when it runs as its own service). */
+    primarySync: str(env, 'TIERBOOK_PRIMARY_SYNC', 'true') === 'true',
     pools: {
       premium: {
         threads: int(env, 'TIERBOOK_PREMIUM_THREADS', Math.max(1, Math.floor(cores / 2)), 1, 256),
@@ -114,6 +207,12 @@ export function loadConfig(env: Env = process.env) {
       warnLength: int(env, 'TIERBOOK_SYNC_WARN_LENGTH', 1_000_000, 1),
       /** How often new books' streams are looked for. */
       discoverIntervalMs: int(env, 'TIERBOOK_SYNC_DISCOVER_INTERVAL_MS', 2_000, 50),
+      /**
+       * How often discovery also SCANs the keyspace for streams of books the instruments file
+       * does not list (created at runtime, or delisted with unsynced events). A SCAN walks
+       * every key, so it is kept rare.
+       */
+      scanIntervalMs: int(env, 'TIERBOOK_SYNC_SCAN_INTERVAL_MS', 60_000, 50),
       /** Monthly partitions of orders and fills created ahead of time. */
       partitionsAhead: int(env, 'TIERBOOK_SYNC_PARTITIONS_AHEAD', 3, 1, 120),
       /** Longest back-off while Postgres or Redis is unreachable. */

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Sql } from 'postgres';
 import type { Config } from '../shared/config.js';
 import type { CallTask } from './task.js';
+import type { ThreadMetrics } from './metrics-bridge.js';
 
 /**
  * What a worker thread owns: one set of connections per thread, created in the worker's
@@ -14,6 +15,8 @@ export interface WorkerContext {
   /** Postgres, opened on first use (most order calls never need it). */
   sql(): Sql;
   logger: Logger;
+  /** This thread's metrics, e.g. `ctx.metrics?.cacheLookup(...)` (absent in unit tests). */
+  metrics?: ThreadMetrics;
 }
 
 /**

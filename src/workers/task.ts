@@ -15,6 +15,10 @@ export interface CallTask {
   deadline: number;
   /** For logs: the gateway's request id. */
   requestId: string;
+  /** Shared with the gateway: [0] becomes 1 when the client cancels; checked before running. */
+  cancelled?: Int32Array;
+  /** Epoch ms (sub-ms precision) when the gateway queued the call: the pool wait metric. */
+  queuedAt?: number;
 }
 
 /** The encoded response bytes, or the error to send. Plain data: it crosses a thread. */

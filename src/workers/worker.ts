@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import type { Sql } from 'postgres';
 import { toWireError, ApiError } from '../domain/errors.js';
@@ -7,40 +8,73 @@ import { createRedis } from '../shared/redis.js';
 import { createSql } from '../shared/postgres.js';
 import type { WorkerContext } from './handler.js';
 import { handlerFor } from './handlers.js';
+import { CallSlots } from './call-slots.js';
 import type { CallResult, CallTask } from './task.js';
+import { startThreadMetrics, type ThreadMetrics } from './metrics-bridge.js';
 
 /**
  * The Piscina worker: one per thread. Connections are made once per thread, on the first
  * call (not at import), and shared by the calls the thread runs concurrently.
  */
 const { config, pool } = workerData as { config: Config; pool: string };
-let ctx: WorkerContext | undefined;
+let ctx: (WorkerContext & { metrics: ThreadMetrics }) | undefined;
 
-function context(): WorkerContext {
+function context(): WorkerContext & { metrics: ThreadMetrics } {
   if (ctx) return ctx;
   const logger = createLogger(config).child({ module: 'worker', pool });
+  // Lower this thread's OS priority (pid 0 = the calling thread on Linux): issue 6, docs/protection.md.
+  const nice = config.threadNice[pool as keyof Config['threadNice']] ?? 0;
+  if (nice > 0) {
+    try {
+      setPriority(0, nice);
+    } catch (err) {
+      logger.warn({ err, nice }, 'could not lower the worker thread priority');
+    }
+  }
   let sql: Sql | undefined;
+  const metrics = startThreadMetrics(pool);
+  const redis = createRedis(config.redisUrl);
+  metrics.instrumentRedis(redis);
   ctx = {
     config,
     logger,
-    redis: createRedis(config.redisUrl),
+    metrics,
+    redis,
     sql: () => (sql ??= createSql(config.databaseUrl, { max: 2, appName: `tierbook-worker-${pool}` })),
   };
   return ctx;
 }
 
-export default async function run(task: CallTask): Promise<CallResult> {
+/** Piscina's entry: the calls that reached the gateway in one event-loop turn, run together. */
+export default async function run({ batch }: { batch: CallTask[] }): Promise<CallResult[]> {
+  return Promise.all(batch.map(runCall));
+}
+
+/** This thread's share of the pool's concurrency (TIERBOOK_*_CONCURRENCY). */
+const slots = new CallSlots(config.pools[pool as 'premium' | 'shared'].concurrency);
+
+async function runCall(task: CallTask): Promise<CallResult> {
   const c = context();
+  await slots.acquire();
+  // Started after the slot: the pool wait the metrics report includes the wait for a slot.
+  const done = c.metrics.beginTask(task);
   try {
     if (task.deadline > 0 && Date.now() >= task.deadline) {
       throw new ApiError('DEADLINE_PASSED', 'the call deadline passed before the call could run; it was not executed');
     }
+    if (task.cancelled && Atomics.load(task.cancelled, 0) === 1) {
+      throw new ApiError('CALL_CANCELLED', 'the client cancelled the call before it could run; it was not executed');
+    }
     const payload = await handlerFor(task.method)(c, task);
+    done(true, payload);
     return { ok: true, payload };
   } catch (err) {
     if (!(err instanceof ApiError)) {
       c.logger.error({ err, method: task.method, requestId: task.requestId }, 'unhandled error in handler');
     }
+    done(false);
     return { ok: false, error: toWireError(err) };
+  } finally {
+    slots.release();
   }
 }

@@ -32,6 +32,7 @@ describe('stack up / status / down', () => {
       TIERBOOK_REDIS_URL: `redis://127.0.0.1:${redis}`,
       TIERBOOK_DATABASE_URL: `postgres://tierbook@127.0.0.1:${pg}/tierbook`,
       TIERBOOK_NGINX_PORT: String(nginx),
+      TIERBOOK_ADMIN_PORT: '0',
       TIERBOOK_GATEWAY_BASE_PORT: String(base),
       TIERBOOK_GATEWAY_PROCESSES: '1',
       TIERBOOK_PREMIUM_THREADS: '1',

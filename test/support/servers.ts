@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { freePort } from '../../src/devstack/ports.js';
 import { startRedis } from '../../src/devstack/redis.js';
 import { startPostgres } from '../../src/devstack/postgres.js';
+import { after, before } from 'node:test';
+import postgres from 'postgres';
 
 export interface TestServer {
   url: string;
@@ -54,4 +56,21 @@ export async function startTestPostgres(): Promise<TestServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A Postgres server and a client on it for a whole test file: started in `before()`, stopped
+ * in `after()`. Read `.server` and `.sql` inside tests.
+ */
+export function usePostgres(): { server: TestServer; sql: import('postgres').Sql } {
+  const ctx = {} as { server: TestServer; sql: import('postgres').Sql };
+  before(async () => {
+    ctx.server = await startTestPostgres();
+    ctx.sql = postgres(ctx.server.url, { onnotice: () => {}, max: 2 });
+  });
+  after(async () => {
+    await ctx.sql?.end();
+    await ctx.server?.stop();
+  });
+  return ctx;
 }

@@ -1,0 +1,199 @@
+import { toBinary, fromBinary } from '@bufbuild/protobuf';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { createPool, type Pool } from 'generic-pool';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ApiError, toWireError } from '../domain/errors.js';
+import { eventStreamKey } from '../domain/events.js';
+import {
+  compareStreamIds, decodeCursor, encodeCursor, type StreamPositions,
+} from '../domain/matching/execution-cursor.js';
+import type { TierName } from '../domain/tiers.js';
+import { StreamExecutionsRequestSchema, StreamExecutionsResponseSchema } from '../gen/tierbook/v1/order_service_pb.js';
+import { createBlockingRedis } from '../shared/redis.js';
+import { executionFor } from '../workers/orders/execution-events.js';
+import { toServiceError } from './status.js';
+
+/**
+ * StreamExecutions, in the gateway process. One shared live reader per process (its own
+ * connection, XREAD BLOCK over every book stream) fans entries out to the subscribers; each
+ * subscriber filters them for its account. A subscriber resuming from a cursor registers
+ * first (live entries are buffered), catches up with XRANGE on a connection borrowed from a
+ * bounded generic-pool, then replays its buffer skipping ids it has already sent: no gap
+ * (everything after the cursor is in the XRANGE or the buffer) and no repeat (ids only grow).
+ */
+export interface ExecutionStreamDeps {
+  redisUrl: string;
+  logger: Logger;
+  /** The listed symbols; read on every poll, so new books are picked up. */
+  symbols: () => string[];
+  /** Streams open at once in this process; more get RESOURCE_EXHAUSTED. */
+  maxSubscribers: number;
+  /** Connections for catch-up reads (default 4). */
+  catchUpConnections?: number;
+}
+
+export interface ExecutionStreams {
+  handle(call: ServerWritableStream<Buffer, Buffer>, account: { accountId: string; tier: TierName }): void;
+  close(): Promise<void>;
+}
+
+type Entry = [id: string, fields: string[]];
+const BLOCK_MS = 1000;
+const BATCH = 512;
+/** A subscriber this far behind in bytes is cut off rather than buffered without limit. */
+const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
+
+class Subscriber {
+  live = false;
+  private readonly buffer: [string, Entry][] = [];
+  constructor(
+    readonly accountId: string,
+    readonly call: ServerWritableStream<Buffer, Buffer>,
+    readonly positions: StreamPositions,
+    private readonly onOverflow: (s: Subscriber) => void,
+  ) {}
+
+  /** A live entry from the shared reader. */
+  offer(symbol: string, entry: Entry): void {
+    if (this.live) this.send(symbol, entry);
+    else this.buffer.push([symbol, entry]);
+  }
+
+  /** Sends one entry if it is newer than what this subscriber has seen of that book. */
+  send(symbol: string, [id, fields]: Entry): void {
+    const seen = this.positions[symbol];
+    if (seen !== undefined && compareStreamIds(id, seen) <= 0) return;
+    this.positions[symbol] = id;
+    const msg = executionFor(this.accountId, fields);
+    if (!msg) return;
+    msg.cursor = encodeCursor(this.positions);
+    this.call.write(Buffer.from(toBinary(StreamExecutionsResponseSchema, msg)));
+    if (this.call.writableLength > MAX_BACKLOG_BYTES) this.onOverflow(this);
+  }
+
+  goLive(): void {
+    for (const [symbol, entry] of this.buffer.splice(0)) this.send(symbol, entry);
+    this.live = true;
+  }
+}
+
+/** Creates the process's execution streams; call close() on shutdown. */
+export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStreams {
+  const log = deps.logger.child({ module: 'execution-stream' });
+  const subscribers = new Set<Subscriber>();
+  const reader: Redis = createBlockingRedis(deps.redisUrl);
+  const pool: Pool<Redis> = createPool({
+    create: async () => createBlockingRedis(deps.redisUrl),
+    destroy: async (r) => r.disconnect(),
+  }, { max: deps.catchUpConnections ?? 4, min: 0, acquireTimeoutMillis: 10_000 });
+  const heads: StreamPositions = {}; // what the live reader has read of each book
+  let running = true;
+  let started: Promise<void> | undefined;
+
+  async function snapshot(symbol: string, r: Redis): Promise<void> {
+    const last = await r.xrevrange(eventStreamKey(symbol), '+', '-', 'COUNT', 1);
+    heads[symbol] ??= last[0]?.[0] ?? '0-0';
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      try {
+        for (const s of deps.symbols()) if (heads[s] === undefined) await snapshot(s, reader);
+        const symbols = Object.keys(heads);
+        const reply = (await reader.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS',
+          ...symbols.map(eventStreamKey), ...symbols.map((s) => heads[s]!))) as [string, Entry[]][] | null;
+        for (const [key, entries] of reply ?? []) {
+          const symbol = symbols.find((s) => eventStreamKey(s) === key)!;
+          for (const entry of entries) {
+            heads[symbol] = entry[0];
+            for (const sub of subscribers) sub.offer(symbol, entry);
+          }
+        }
+      } catch (err) {
+        if (!running) return;
+        log.error({ err }, 'execution stream reader failed; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  function start(): Promise<void> {
+    started ??= (async () => {
+      for (const s of deps.symbols()) await snapshot(s, reader);
+      void loop();
+    })();
+    return started;
+  }
+
+  function fail(call: ServerWritableStream<Buffer, Buffer>, err: ApiError): void {
+    call.emit('error', toServiceError(toWireError(err)));
+  }
+
+  function drop(sub: Subscriber): void {
+    subscribers.delete(sub);
+  }
+
+  async function catchUp(sub: Subscriber, from: StreamPositions): Promise<void> {
+    const conn = await pool.acquire();
+    try {
+      for (const [symbol, after] of Object.entries(from)) {
+        let cursor = after;
+        for (;;) {
+          const entries = (await conn.xrange(eventStreamKey(symbol), `(${cursor}`, '+', 'COUNT', BATCH)) as Entry[];
+          for (const e of entries) sub.send(symbol, e);
+          if (entries.length < BATCH || !subscribers.has(sub)) break;
+          cursor = entries[entries.length - 1]![0];
+        }
+      }
+    } finally {
+      await pool.release(conn);
+    }
+  }
+
+  async function subscribe(call: ServerWritableStream<Buffer, Buffer>, accountId: string): Promise<void> {
+    let req;
+    try {
+      req = fromBinary(StreamExecutionsRequestSchema, call.request);
+    } catch {
+      return fail(call, new ApiError('MALFORMED_REQUEST', 'the request is not a valid tierbook.v1.StreamExecutionsRequest'));
+    }
+    const from = req.cursor === '' ? undefined : decodeCursor(req.cursor);
+    if (req.cursor !== '' && !from) {
+      return fail(call, new ApiError('INVALID_FIELD', 'cursor: not a cursor from StreamExecutions', { field: 'cursor' }));
+    }
+    if (subscribers.size >= deps.maxSubscribers) {
+      return fail(call, new ApiError('TOO_MANY_STREAMS', `this gateway already serves ${deps.maxSubscribers} execution streams; retry later`));
+    }
+    await start();
+    // Books missing from an older cursor start at the live head.
+    const sub = new Subscriber(accountId, call, { ...heads, ...(from ?? {}) }, (s) => {
+      drop(s);
+      fail(s.call, new ApiError('STREAM_TOO_SLOW', 'the stream fell too far behind; resume from the last cursor'));
+    });
+    subscribers.add(sub);
+    const end = () => drop(sub);
+    call.on('cancelled', end);
+    call.on('close', end);
+    call.on('error', end);
+    if (from) await catchUp(sub, from);
+    sub.goLive();
+  }
+
+  return {
+    handle(call, account) {
+      subscribe(call, account.accountId).catch((err: unknown) => {
+        log.error({ err }, 'execution stream failed');
+        fail(call, new ApiError('BACKEND_UNAVAILABLE', 'the execution stream failed; resume from the last cursor'));
+      });
+    },
+    async close() {
+      running = false;
+      for (const s of subscribers) s.call.end();
+      subscribers.clear();
+      reader.disconnect();
+      await pool.drain();
+      await pool.clear();
+    },
+  };
+}

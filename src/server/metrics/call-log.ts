@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import { status } from '@grpc/grpc-js';
+import type { Principal } from '../../shared/accounts-store.js';
+import { codeName } from './sla.js';
+
+/** What a finished unary call reports (UnaryDeps.onDone). */
+export interface CallRecord {
+  method: string;
+  principal?: Principal;
+  code: number;
+  seconds: number;
+  requestId: string;
+  reason?: string;
+}
+
+/** Server faults are always logged: an operator needs every one of them. */
+const ALWAYS = new Set<number>([status.UNKNOWN, status.INTERNAL, status.UNAVAILABLE, status.DATA_LOSS]);
+
+/**
+ * The per-call log line: request id, method, tier, account, status (name and code), error
+ * reason, latency. Never the API key: the gateway only ever holds its hash, and only the
+ * principal (account, tier) reaches here.
+ *
+ * Volume is the concern at 10k calls/s: at `debug` every call is logged; at `info` a
+ * `sample` share of calls (TIERBOOK_CALL_LOG_SAMPLE, 0..1) is; server faults are logged at
+ * `warn` whatever the level or sample.
+ */
+export function callLogger(logger: Logger, sample: number, random: () => number = Math.random): (c: CallRecord) => void {
+  const log = logger.child({ module: 'rpc' });
+  return (c) => {
+    const fault = ALWAYS.has(c.code);
+    const debug = log.isLevelEnabled('debug');
+    if (!fault && !debug && !(sample > 0 && random() < sample)) return;
+    const line = {
+      requestId: c.requestId,
+      method: c.method,
+      tier: c.principal?.tier,
+      account: c.principal?.accountId,
+      status: codeName(c.code),
+      code: c.code,
+      reason: c.reason,
+      latencyMs: Math.round(c.seconds * 1e6) / 1e3,
+    };
+    if (fault) log.warn(line, 'call failed');
+    else if (debug) log.debug(line, 'call');
+    else log.info(line, 'call');
+  };
+}

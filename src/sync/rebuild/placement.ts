@@ -1,0 +1,39 @@
+import type { FillEvent, OrderState } from '../../domain/events.js';
+
+/**
+ * What a PlaceOrder call answered when the order was placed: the order right after its place
+ * script and the fills it took as the taker. Redis keeps that answer under the client order
+ * id so a retry gets the first response (AIP-155); Postgres keeps only the order's latest
+ * state, so a rebuild reconstructs it from the order as placed plus its taker fills.
+ *
+ * Exact when the order was never amended (placed_ver = 1): one place script runs at one
+ * instant (utime = ctime), fills as the taker only happen in it, and its end status follows
+ * from the fills and the time in force. Not restorable: the positions each fill reported at
+ * the time (left empty); and an order changed again later within the same millisecond by a
+ * cancel is taken as answered with that later state.
+ */
+export function placementResult(order: OrderState, placed: { px: string; qty: string }, takerFills: FillEvent[]): string {
+  let filled = 0n;
+  let notional = 0n;
+  for (const f of takerFills) {
+    filled += BigInt(f.qty);
+    notional += BigInt(f.px) * BigInt(f.qty);
+  }
+  const o: OrderState = { ...order, px: placed.px, qty: placed.qty, filled: String(filled), notional: String(notional), utime: order.ctime };
+  const untouched = order.utime === order.ctime && BigInt(order.filled) === filled && order.qty === placed.qty;
+  if (untouched || order.status === 'REJECTED') {
+    // Its last change happened in the place script itself (the script's clock does not move):
+    // the current state is the answer, including a self-trade-prevention cancel.
+    Object.assign(o, { status: order.status, reason: order.reason, ver: order.ver });
+  } else if (filled === BigInt(placed.qty)) {
+    Object.assign(o, { status: 'FILLED', reason: '', ver: '2' });
+  } else if (order.tif !== 'GTC') {
+    Object.assign(o, { status: 'EXPIRED', reason: 'NO_LIQUIDITY', ver: '2' });
+  } else if (filled > 0n) {
+    Object.assign(o, { status: 'PARTIALLY_FILLED', reason: '', ver: '2' });
+  } else {
+    Object.assign(o, { status: 'NEW', reason: '', ver: '1' });
+  }
+  // Same shape as the place script's reply: {o = order state, f = fills}.
+  return JSON.stringify({ o, f: takerFills });
+}

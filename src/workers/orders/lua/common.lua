@@ -1,0 +1,283 @@
+-- Shared prelude of every book script; the loader prepends it to place/cancel/amend.lua.
+--
+-- KEYS[1] is the book's instrument hash "{bk:SYM}:inst". Every other key is derived from its
+-- "{bk:SYM}" prefix, so all keys share the book's hash tag and cluster slot (the scripts run
+-- unchanged on Redis Cluster). Numbers are Lua doubles: instruments are validated so every
+-- product formed here stays below 2^53; running totals that can grow without bound
+-- (realized PnL) are kept by HINCRBY in Redis' int64 and read back as strings. Integers
+-- leave Lua only as strings (I()), never through cjson's 14-digit number encoding.
+
+local P = string.sub(KEYS[1], 1, #KEYS[1] - 5)
+local function K(s) return P .. ':' .. s end
+-- Account ids are free-form: length-prefixing keeps "a:b"+"c" apart from "a"+"b:c".
+local function AK(acct, s) return P .. ':a:' .. #acct .. ':' .. acct .. ':' .. s end
+local function CK(acct, coid) return P .. ':c:' .. #acct .. ':' .. acct .. ':' .. coid end
+
+local function I(n)
+  if n == 0 then return '0' end -- avoids "-0"
+  return string.format('%.0f', n)
+end
+
+local function fail(reason, msg) return cjson.encode({ e = reason, m = msg }) end
+
+local function hgetall(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- Exact floor(n / d) for non-negative integers below 2^53: the double quotient can be off by
+-- one ulp, so the remainder corrects it.
+local function idiv(n, d)
+  local q = math.floor(n / d)
+  local r = n - q * d
+  if r < 0 then q = q - 1 elseif r >= d then q = q + 1 end
+  return q
+end
+
+local INST = hgetall(KEYS[1])
+local SYM = INST and INST.symbol or ''
+local TIME = redis.call('TIME')
+local NOW = I(tonumber(TIME[1]) * 1000 + math.floor(tonumber(TIME[2]) / 1000))
+
+local function nextId(field) return redis.call('HINCRBY', K('state'), field, 1) end
+
+local ORDER_FIELDS = { 'id', 'coid', 'acct', 'sym', 'side', 'type', 'tif', 'px', 'qty', 'filled',
+  'notional', 'status', 'reason', 'post', 'stp', 'ctime', 'utime', 'ver', 'seq', 'lx' }
+
+local function saveOrder(o)
+  local args = {}
+  for _, f in ipairs(ORDER_FIELDS) do
+    args[#args + 1] = f
+    args[#args + 1] = o[f]
+  end
+  redis.call('HSET', K('o:' .. o.id), unpack(args))
+end
+
+-- The event contract's OrderState (src/domain/events.ts).
+local function stateOf(o)
+  return { id = o.id, coid = o.coid, acct = o.acct, sym = o.sym, side = o.side, type = o.type,
+    tif = o.tif, px = o.px, qty = o.qty, filled = o.filled, notional = o.notional,
+    status = o.status, reason = o.reason, post = (o.post == '1'), stp = o.stp,
+    ctime = o.ctime, utime = o.utime, ver = o.ver, seq = o.seq }
+end
+
+local function emit(kind, doc) redis.call('XADD', K('events'), '*', 'k', kind, 'd', cjson.encode(doc)) end
+local function orderEvent(change, o) emit('order', { change = change, order = stateOf(o) }) end
+
+-- One change of an order: new status, a newer version, the time.
+local function bump(o, status, reason)
+  o.status = status
+  o.reason = reason
+  o.ver = I(tonumber(o.ver) + 1)
+  o.utime = NOW
+end
+
+local function bookSide(side) if side == 'BUY' then return 'B' end return 'S' end
+local function oppSide(side) if side == 'BUY' then return 'S' end return 'B' end
+local function openField(side) if side == 'BUY' then return 'ob' end return 'os' end
+local function crosses(side, level, limit)
+  if side == 'BUY' then return level <= limit end
+  return level >= limit
+end
+
+local function bestLevel(bs)
+  local r
+  if bs == 'S' then r = redis.call('ZRANGE', K('px:S'), 0, 0) else r = redis.call('ZREVRANGE', K('px:B'), 0, 0) end
+  if r[1] then return tonumber(r[1]) end
+  return nil
+end
+
+-- Puts a working order at the back of its price level (o.seq is its place in time).
+local function rest(o)
+  local bs = bookSide(o.side)
+  redis.call('ZADD', K('q:' .. bs .. ':' .. o.px), tonumber(o.seq), o.id)
+  redis.call('ZADD', K('px:' .. bs), tonumber(o.px), o.px)
+  redis.call('ZADD', AK(o.acct, 'open'), 0, o.lx)
+  redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(tonumber(o.qty) - tonumber(o.filled)))
+end
+
+-- Takes a working order off the book, releasing its remaining quantity from the risk count.
+local function unrest(o)
+  local bs = bookSide(o.side)
+  local qk = K('q:' .. bs .. ':' .. o.px)
+  redis.call('ZREM', qk, o.id)
+  if redis.call('ZCARD', qk) == 0 then redis.call('ZREM', K('px:' .. bs), o.px) end
+  redis.call('ZREM', AK(o.acct, 'open'), o.lx)
+  local rem = tonumber(o.qty) - tonumber(o.filled)
+  if rem > 0 then redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(-rem)) end
+end
+
+-- Applies dq signed lots at price px to an account's position, average-cost method. Closing
+-- k of |q| lots releases floor(|cost| * k / |q|) of cost (computed without overflow as
+-- a*k + floor(r*k/|q|) with |cost| = a*|q| + r); the rounding residue stays with the open
+-- lots, so a fully closed position has released exactly its whole cost.
+local function applyPosition(acct, dq, px)
+  local key = AK(acct, 'pos')
+  local h = redis.call('HMGET', key, 'qty', 'cost', 'ver', 'realized')
+  local q, c, ver = tonumber(h[1] or '0'), tonumber(h[2] or '0'), tonumber(h[3] or '0')
+  local total = h[4] or '0' -- a decimal string: the int64 total may exceed 2^53
+  local realized = 0
+  if q == 0 or (q > 0) == (dq > 0) then
+    q = q + dq
+    c = c + dq * px
+  else
+    local aq, ac, adq = math.abs(q), math.abs(c), math.abs(dq)
+    local k = math.min(adq, aq)
+    local a = idiv(ac, aq)
+    local rel = a * k + idiv((ac - a * aq) * k, aq)
+    if q > 0 then
+      realized = px * k - rel
+      c = c - rel
+      q = q - k
+    else
+      realized = rel - px * k
+      c = c + rel
+      q = q + k
+    end
+    if adq > k then -- the fill flips the position: the rest opens at px
+      local rest_ = adq - k
+      if dq > 0 then q, c = rest_, rest_ * px else q, c = -rest_, -rest_ * px end
+    end
+  end
+  redis.call('HSET', key, 'qty', I(q), 'cost', I(c), 'ver', I(ver + 1))
+  if realized ~= 0 then
+    redis.call('HINCRBY', key, 'realized', I(realized))
+    total = redis.call('HGET', key, 'realized') -- read back as a string, exact
+  end
+  return { acct = acct, sym = SYM, qty = I(q), cost = I(c), ver = I(ver + 1), realized = total }
+end
+
+local function findOrder(acct, oid, coid)
+  if oid == '' then
+    oid = redis.call('HGET', CK(acct, coid), 'oid')
+    if not oid then return nil end
+  end
+  local o = hgetall(K('o:' .. oid))
+  if not o or o.acct ~= acct then return nil end
+  return o
+end
+
+local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
+
+-- The price band around the last trade (or the reference price before the first trade).
+local function band()
+  local centre = tonumber(redis.call('HGET', K('state'), 'last') or INST.ref)
+  local half = idiv(centre * tonumber(INST.bps), 10000)
+  return centre - half, centre + half
+end
+
+-- Would the account's worst-case position (position plus all working orders on one side)
+-- pass the limit if that side grows by `extra` lots?
+local function positionAllows(acct, side, extra)
+  local h = redis.call('HMGET', AK(acct, 'pos'), 'qty', 'ob', 'os')
+  local q, ob, os = tonumber(h[1] or '0'), tonumber(h[2] or '0'), tonumber(h[3] or '0')
+  local lim = tonumber(INST.poslim)
+  if side == 'BUY' then return q + ob + extra <= lim end
+  return q - os - extra >= -lim
+end
+
+-- FOK pre-check: can `need` lots fill within `limit`, honouring self-trade prevention?
+local function fillable(t, limit, need)
+  local opp = oppSide(t.side)
+  local levels
+  if opp == 'S' then levels = redis.call('ZRANGEBYSCORE', K('px:S'), '-inf', I(limit))
+  else levels = redis.call('ZREVRANGEBYSCORE', K('px:B'), '+inf', I(limit)) end
+  local got = 0
+  for _, lvl in ipairs(levels) do
+    for _, id in ipairs(redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvl), 0, -1)) do
+      local h = redis.call('HMGET', K('o:' .. id), 'acct', 'qty', 'filled')
+      if h[1] == t.acct then
+        if t.stp ~= 'CANCEL_OLDEST' then return got >= need end
+      else
+        got = got + tonumber(h[2]) - tonumber(h[3])
+        if got >= need then return true end
+      end
+    end
+  end
+  return got >= need
+end
+
+-- Matches taker t against the opposite side up to `limit`, price-time priority, each fill at
+-- the resting order's price. Returns the fills and whether self-trade prevention stopped it.
+local function match(t, limit)
+  local fills = {}
+  local opp = oppSide(t.side)
+  local tq, tf = tonumber(t.qty), tonumber(t.filled)
+  local last = nil
+  local stopped = false
+  while tf < tq do
+    local lvl = bestLevel(opp)
+    if not lvl or not crosses(t.side, lvl, limit) then break end
+    local mid = redis.call('ZRANGE', K('q:' .. opp .. ':' .. I(lvl)), 0, 0)[1]
+    local m = hgetall(K('o:' .. mid))
+    if m.acct == t.acct then
+      if t.stp == 'CANCEL_NEWEST' then stopped = true break end
+      unrest(m)
+      bump(m, 'CANCELED', 'SELF_TRADE_PREVENTED')
+      saveOrder(m)
+      orderEvent('canceled', m)
+      if t.stp == 'CANCEL_BOTH' then stopped = true break end
+    else
+      local mrem = tonumber(m.qty) - tonumber(m.filled)
+      local q = math.min(tq - tf, mrem)
+      tf = tf + q
+      t.filled = I(tf)
+      t.notional = I(tonumber(t.notional) + q * lvl)
+      t.status = (tf == tq) and 'FILLED' or 'PARTIALLY_FILLED'
+      m.filled = I(tonumber(m.filled) + q)
+      m.notional = I(tonumber(m.notional) + q * lvl)
+      redis.call('HINCRBY', AK(m.acct, 'pos'), openField(m.side), I(-q))
+      local done = (q == mrem)
+      if done then
+        unrest(m)
+        bump(m, 'FILLED', '')
+      else
+        bump(m, 'PARTIALLY_FILLED', '')
+      end
+      saveOrder(m)
+      local dq = q
+      if t.side == 'SELL' then dq = -q end
+      local ptaker = applyPosition(t.acct, dq, lvl)
+      local pmaker = applyPosition(m.acct, -dq, lvl)
+      local fill = { id = SYM .. ':F' .. I(nextId('fill')), sym = SYM, px = I(lvl), qty = I(q), time = NOW,
+        maker = { order = m.id, coid = m.coid, acct = m.acct, side = m.side },
+        taker = { order = t.id, coid = t.coid, acct = t.acct, side = t.side } }
+      -- The event carries positions and both orders' states; the caller's reply does not.
+      fill.positions = { pmaker, ptaker }
+      fill.orders = { stateOf(m), stateOf(t) }
+      emit('fill', fill)
+      fill.positions, fill.orders = nil, nil
+      orderEvent(done and 'filled' or 'partially_filled', m)
+      fills[#fills + 1] = fill
+      last = lvl
+    end
+  end
+  if last then redis.call('HSET', K('state'), 'last', I(last)) end
+  return fills, stopped
+end
+
+-- Ends a taker's matching: filled, stopped by self-trade prevention, expired, or resting.
+local function settle(t, fills, stopped, canRest)
+  if t.filled == t.qty then
+    bump(t, 'FILLED', '')
+    orderEvent('filled', t)
+  elseif stopped then
+    bump(t, 'CANCELED', 'SELF_TRADE_PREVENTED')
+    orderEvent('canceled', t)
+  elseif not canRest then
+    bump(t, 'EXPIRED', 'NO_LIQUIDITY')
+    orderEvent('expired', t)
+  else
+    rest(t)
+    if #fills > 0 then
+      bump(t, 'PARTIALLY_FILLED', '')
+      orderEvent('partially_filled', t)
+    end
+  end
+  saveOrder(t)
+end
+
+local function result(o, fills) return cjson.encode({ o = stateOf(o), f = fills }) end

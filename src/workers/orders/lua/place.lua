@@ -1,0 +1,68 @@
+-- place: ARGV = acct, coid, fingerprint, side, type, tif, px, qty, post ('1'|'0'), stp.
+-- Idempotency, risk, matching, positions and events in one atomic step.
+local acct, coid, fp = ARGV[1], ARGV[2], ARGV[3]
+local side, otype, tif, px, qty, post, stp = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+
+if not INST then return fail('UNKNOWN_SYMBOL', 'symbol is not listed') end
+
+-- A retry with the same client order id returns the first result; other content is refused.
+if coid ~= '' then
+  local prev = redis.call('HMGET', CK(acct, coid), 'fp', 'res')
+  if prev[1] then
+    if prev[1] == fp then return prev[2] end
+    return fail('DUPLICATE_CLIENT_ORDER_ID', 'client_order_id ' .. coid .. ' was already used for a different order')
+  end
+end
+
+-- Pre-trade risk, against the book state this same script is about to change.
+local nqty = tonumber(qty)
+local lo, hi = band()
+local limit
+if otype == 'MARKET' then
+  if side == 'BUY' then limit = hi else limit = lo end
+  if hi * nqty > tonumber(INST.maxnot) then
+    return fail('NOTIONAL_LIMIT_EXCEEDED', 'quantity_lots at the band edge price ' .. I(hi) .. ' exceeds the notional limit ' .. INST.maxnot)
+  end
+else
+  limit = tonumber(px)
+  if limit < lo or limit > hi then
+    return fail('PRICE_OUT_OF_BAND', 'price_ticks ' .. px .. ' is outside the band ' .. I(lo) .. '..' .. I(hi))
+  end
+  if limit * nqty > tonumber(INST.maxnot) then
+    return fail('NOTIONAL_LIMIT_EXCEEDED', 'price_ticks * quantity_lots exceeds the notional limit ' .. INST.maxnot)
+  end
+end
+if not positionAllows(acct, side, nqty) then
+  return fail('POSITION_LIMIT_EXCEEDED', 'the order could take the position beyond the limit of ' .. INST.poslim .. ' lots')
+end
+
+local ctr = nextId('oid')
+local id = SYM .. ':' .. I(ctr)
+local t = { id = id, coid = coid, acct = acct, sym = SYM, side = side, type = otype, tif = tif,
+  px = px, qty = qty, filled = '0', notional = '0', status = 'NEW', reason = '', post = post,
+  stp = stp, ctime = NOW, utime = NOW, ver = '1', seq = I(nextId('seq')),
+  lx = string.format('%013.0f:%012.0f:', tonumber(NOW), ctr) .. id }
+redis.call('ZADD', AK(acct, 'all'), 0, t.lx)
+
+local fills = {}
+local best = post == '1' and bestLevel(oppSide(side))
+if best and crosses(side, best, limit) then
+  t.status, t.reason = 'REJECTED', 'POST_ONLY_WOULD_TAKE'
+  saveOrder(t)
+  orderEvent('rejected', t)
+else
+  orderEvent('accepted', t)
+  if tif == 'FOK' and not fillable(t, limit, nqty) then
+    bump(t, 'EXPIRED', 'NO_LIQUIDITY')
+    orderEvent('expired', t)
+    saveOrder(t)
+  else
+    local stopped
+    fills, stopped = match(t, limit)
+    settle(t, fills, stopped, tif == 'GTC')
+  end
+end
+
+local res = result(t, fills)
+if coid ~= '' then redis.call('HSET', CK(acct, coid), 'fp', fp, 'oid', id, 'res', res) end
+return res

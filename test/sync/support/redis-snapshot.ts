@@ -1,0 +1,53 @@
+/**
+ * The matching engine's hot state of some books, without wall-clock fields (ctime, utime and
+ * the list members built from them differ between two runs of the same flow), so two runs
+ * can be compared with deepEqual.
+ */
+import type { Redis } from 'ioredis';
+import { bookStateKey, levelsKey, queueKey } from '../../../src/domain/matching/keys.js';
+
+async function scanAll(redis: Redis, match: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = (await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000)) as [string, string[]];
+    out.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return out.sort();
+}
+
+export async function snapshotBooks(redis: Redis, symbols: readonly string[]): Promise<Record<string, unknown>> {
+  const snap: Record<string, unknown> = {};
+  for (const sym of symbols) {
+    const orders: Record<string, Record<string, string>> = {};
+    for (const key of await scanAll(redis, `{bk:${sym}}:o:*`)) {
+      const { ctime, utime, lx, ...rest } = await redis.hgetall(key);
+      void ctime; void utime; void lx;
+      orders[key] = rest;
+    }
+    const levels: Record<string, unknown> = {};
+    for (const side of ['B', 'S'] as const) {
+      const prices = await redis.zrange(levelsKey(sym, side), '0', '-1');
+      levels[side] = await Promise.all(prices.map(async (px) => [px, await redis.zrange(queueKey(sym, side, px), '0', '-1', 'WITHSCORES')]));
+    }
+    const positions: Record<string, Record<string, string>> = {};
+    for (const key of await scanAll(redis, `{bk:${sym}}:a:*:pos`)) {
+      const h = await redis.hgetall(key);
+      // A field the scripts never touched reads as 0, the same as "0".
+      positions[key] = { qty: h.qty ?? '0', cost: h.cost ?? '0', realized: h.realized ?? '0', ver: h.ver ?? '0', ob: h.ob ?? '0', os: h.os ?? '0' };
+    }
+    const open: Record<string, string[]> = {};
+    for (const key of await scanAll(redis, `{bk:${sym}}:a:*:open`)) {
+      open[key] = (await redis.zrange(key, '0', '-1')).map((m) => m.slice(14)); // drop the ctime part
+    }
+    const clientIds: Record<string, unknown> = {};
+    for (const key of await scanAll(redis, `{bk:${sym}}:c:*`)) {
+      const h = await redis.hgetall(key);
+      const first = JSON.parse(h.res ?? '{}') as { o?: { id: string; status: string; filled: string }; f?: { id: string }[] };
+      clientIds[key] = { fp: h.fp, oid: h.oid, o: [first.o?.id, first.o?.status, first.o?.filled], f: (Array.isArray(first.f) ? first.f : []).map((f) => f.id) };
+    }
+    snap[sym] = { orders, levels, positions, open, clientIds, state: await redis.hgetall(bookStateKey(sym)) };
+  }
+  return snap;
+}

@@ -1,0 +1,146 @@
+/**
+ * The sync thread against real Redis and Postgres: events land once, positions match Redis,
+ * poison goes to the dead-letter stream, redelivery changes nothing, streams get trimmed,
+ * account versions move.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import postgres from 'postgres';
+import { eventStreamKey } from '../../src/domain/events.js';
+import { loadConfig } from '../../src/shared/config.js';
+import { accountVersionKey, startSyncThread, type SyncThread } from '../../src/sync/index.js';
+import { deadLetterKey } from '../../src/sync/dead-letter.js';
+import { reapIdleConsumers } from '../../src/sync/consumer-reaper.js';
+import { trimStream } from '../../src/sync/stream-trimmer.js';
+import { startTestPostgres, startTestRedis, type TestServer } from '../support/servers.js';
+import { EventProducer } from './support/event-producer.js';
+import { eventually, pgPositions, redisPositions } from './support/pg-state.js';
+
+describe('sync thread', () => {
+  let redisServer: TestServer;
+  let pgServer: TestServer;
+  let redis: Redis;
+  let sql: postgres.Sql;
+  let sync: SyncThread;
+  let config: ReturnType<typeof loadConfig>;
+
+  before(async () => {
+    [redisServer, pgServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
+    redis = new Redis(redisServer.url);
+    sql = postgres(pgServer.url, { onnotice: () => {} });
+    config = loadConfig({
+      TIERBOOK_REDIS_URL: redisServer.url,
+      TIERBOOK_DATABASE_URL: pgServer.url,
+      TIERBOOK_LOG_LEVEL: 'silent',
+      TIERBOOK_INSTRUMENTS_FILE: '/nonexistent/instruments.json',
+      TIERBOOK_SYNC_MAX_ATTEMPTS: '2',
+      TIERBOOK_SYNC_RETAIN_MS: '0',
+      TIERBOOK_SYNC_TRIM_INTERVAL_MS: '200',
+      TIERBOOK_SYNC_DISCOVER_INTERVAL_MS: '100',
+      // These tests create books at runtime, not listed in the instruments file.
+      TIERBOOK_SYNC_SCAN_INTERVAL_MS: '100',
+      TIERBOOK_SYNC_MAX_BACKOFF_MS: '200',
+    });
+    sync = await startSyncThread(config, pino({ level: 'silent' }));
+  });
+
+  after(async () => {
+    await sync?.stop();
+    redis?.disconnect();
+    await sql?.end();
+    await Promise.all([redisServer?.stop(), pgServer?.stop()]);
+  });
+
+  const count = async (table: 'orders' | 'fills') => Number((await sql.unsafe(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
+
+  it('writes every order and fill once, with positions equal to Redis', async () => {
+    const producer = new EventProducer(redis, ['AAPL', 'MSFT', 'BTC-USD'], ['a1', 'a2', 'a3', 'a:4'], 7);
+    for (let i = 0; i < 300; i++) await producer.trade();
+    await eventually('all fills in Postgres', async () => (await count('fills')) === 300);
+    await eventually('all orders final', async () => Number((await sql`SELECT count(*) AS n FROM orders WHERE status = 'FILLED'`)[0]?.n) === 600);
+    assert.equal(await count('orders'), producer.orders.size);
+    assert.deepEqual(await pgPositions(sql), await redisPositions(redis));
+    const sums = await sql`SELECT symbol, sum(quantity)::text AS q FROM positions GROUP BY symbol`;
+    for (const r of sums) assert.equal(r.q, '0', `positions of ${String(r.symbol)} sum to zero`);
+    assert.ok(Number(await redis.get(accountVersionKey('a:4'))) > 0, 'account version bumped');
+    const inst = await sql`SELECT symbol FROM instruments ORDER BY symbol`;
+    assert.deepEqual(inst.map((r) => r.symbol), ['AAPL', 'BTC-USD', 'MSFT']);
+  });
+
+  it('ignores redelivered and out-of-date events', async () => {
+    const stream = eventStreamKey('AAPL');
+    const before = await sql`SELECT order_id, ver::text, status FROM orders ORDER BY order_id`;
+    const fills = await count('fills');
+    // Replays: an old 'accepted' state of a filled order, and an existing fill again.
+    const old = (await sql`SELECT * FROM orders LIMIT 1`)[0] as Record<string, unknown>;
+    const f = (await sql`SELECT * FROM fills WHERE symbol = 'AAPL' LIMIT 1`)[0] as Record<string, string | Date>;
+    const staleOrder = { id: old.order_id, coid: old.client_order_id, acct: old.account_id, sym: old.symbol, side: old.side, type: old.order_type, tif: old.tif, px: String(old.price), qty: String(old.quantity), filled: '0', notional: '0', status: 'NEW', reason: '', post: false, stp: old.stp, ctime: String((old.created_at as Date).getTime()), utime: String((old.created_at as Date).getTime()), ver: '1', seq: String(old.seq) };
+    await redis.xadd(eventStreamKey(String(old.symbol)), '*', 'k', 'order', 'd', JSON.stringify({ change: 'accepted', order: staleOrder }));
+    const fill = { id: f.fill_id, sym: 'AAPL', px: String(f.price), qty: String(f.quantity), time: String((f.executed_at as Date).getTime()), maker: { order: f.maker_order_id, coid: f.maker_coid, acct: f.maker_account_id, side: f.maker_side }, taker: { order: f.taker_order_id, coid: f.taker_coid, acct: f.taker_account_id, side: f.taker_side }, positions: [] };
+    await redis.xadd(stream, '*', 'k', 'fill', 'd', JSON.stringify(fill));
+    await eventually('replays acknowledged', async () => Number(((await redis.xpending(stream, 'pg-sync')) as [number])[0]) === 0 && Number(((await redis.xpending(eventStreamKey(String(old.symbol)), 'pg-sync')) as [number])[0]) === 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await count('fills'), fills);
+    assert.deepEqual(await sql`SELECT order_id, ver::text, status FROM orders ORDER BY order_id`, before);
+  });
+
+  it('dead-letters poison events with their reason and keeps going', async () => {
+    const stream = eventStreamKey('MSFT');
+    await redis.xadd(stream, '*', 'k', 'order', 'd', '{not json');
+    // Decodes, but Postgres refuses it: the price overflows bigint.
+    const bad = { id: 'bad1', coid: 'c', acct: 'a1', sym: 'MSFT', side: 'BUY', type: 'LIMIT', tif: 'GTC', px: '99999999999999999999999', qty: '1', filled: '0', notional: '0', status: 'NEW', reason: '', post: false, stp: 'CANCEL_NEWEST', ctime: String(Date.now()), utime: String(Date.now()), ver: '1', seq: '1' };
+    await redis.xadd(stream, '*', 'k', 'order', 'd', JSON.stringify({ change: 'accepted', order: bad }));
+    const good = { ...bad, id: 'good1', px: '100' };
+    await redis.xadd(stream, '*', 'k', 'order', 'd', JSON.stringify({ change: 'accepted', order: good }));
+    await eventually('two dead letters', async () => (await redis.xlen(deadLetterKey(stream))) === 2);
+    await eventually('good event written', async () => (await sql`SELECT 1 FROM orders WHERE order_id = 'good1'`).length === 1);
+    const dead = await redis.xrange(deadLetterKey(stream), '-', '+');
+    const reasons = dead.map(([, f]) => f[f.indexOf('reason') + 1]);
+    assert.match(String(reasons[0]), /undecodable/);
+    assert.match(String(reasons[1]), /postgres rejected it/);
+    await eventually('nothing pending', async () => Number(((await redis.xpending(stream, 'pg-sync')) as [number])[0]) === 0);
+    await eventually('stats count them', async () => sync.stats().deadLettered === 2, 5_000);
+  });
+
+  it('forgets consumers that left nothing pending, never ones with pending entries', async () => {
+    const stream = 'reaper-test'; // not a book stream: the sync leaves it alone
+    await redis.xgroup('CREATE', stream, 'pg-sync', '$', 'MKSTREAM');
+    await redis.xgroup('CREATECONSUMER', stream, 'pg-sync', 'ghost-host');
+    await redis.xgroup('CREATE', stream, 'probe', '$');
+    await redis.xadd(stream, '*', 'k', 'order', 'd', '{}');
+    await redis.xreadgroup('GROUP', 'probe', 'busy-host', 'COUNT', 1, 'STREAMS', stream, '>');
+    await new Promise((r) => setTimeout(r, 20));
+    const removed = await reapIdleConsumers(redis, stream, 'pg-sync', config.sync.consumer, 10);
+    assert.ok(removed.includes('ghost-host'));
+    assert.deepEqual(await reapIdleConsumers(redis, stream, 'probe', 'x', 10), [], 'a consumer with a pending entry stays');
+    await redis.xgroup('DESTROY', stream, 'probe');
+  });
+
+  it('never trims what another group has pending or not yet read', async () => {
+    const stream = eventStreamKey('LAGGARD');
+    const producer = new EventProducer(redis, ['LAGGARD'], ['l1', 'l2'], 9, 'l');
+    await redis.xgroup('CREATE', stream, 'laggard', '0', 'MKSTREAM');
+    for (let i = 0; i < 100; i++) await producer.trade(); // 500 entries
+    // The laggard group read 300 and acknowledged only the first 200.
+    const read = (await redis.xreadgroup('GROUP', 'laggard', 'slow', 'COUNT', 300, 'STREAMS', stream, '>')) as [string, [string, string[]][]][];
+    const ids = (read[0]?.[1] ?? []).map(([id]) => id);
+    await redis.xack(stream, 'laggard', ...ids.slice(0, 200));
+    await eventually('the sync wrote the book', async () => Number((await sql`SELECT count(*) AS n FROM fills WHERE symbol = 'LAGGARD'`)[0]?.n) === 100);
+    const status = await trimStream(redis, stream, 0);
+    assert.equal(status.trimmedBelow, ids[200], 'the bound is the laggard\'s oldest pending entry');
+    const left = (await redis.xrange(stream, '-', '+')).map(([id]) => id);
+    assert.ok(left.includes(ids[200] as string) && left.length >= 300, 'pending and unread entries stay');
+    await redis.xgroup('DESTROY', stream, 'laggard');
+  });
+
+  it('trims acknowledged entries and picks up books created at runtime', async () => {
+    const producer = new EventProducer(redis, ['NEW-SYM'], ['b1', 'b2'], 3, 'n');
+    for (let i = 0; i < 50; i++) await producer.trade();
+    await eventually('new book written', async () => Number((await sql`SELECT count(*) AS n FROM fills WHERE symbol = 'NEW-SYM'`)[0]?.n) === 50);
+    // ~ trimming removes whole macro nodes (100 entries each by default), so push past one.
+    for (let i = 0; i < 100; i++) await producer.trade();
+    await eventually('stream trimmed', async () => (await redis.xlen(eventStreamKey('NEW-SYM'))) < 750, 10_000);
+  });
+});
