@@ -1,13 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * SQLSTATE classes that mean "try the same thing again later": the connection or the server
- * is going away or busy (08 connection, 53 resources, 57 operator intervention such as a
- * shutdown, 40 serialization/deadlock, 55P03 lock timeout). Everything else with a SQLSTATE
- * (bad data, constraint, missing partition...) would fail again identically: that batch has a
- * poison event in it.
+ * SQLSTATE classes that mean "try the same thing again later" rather than "this event is bad":
+ * the connection or the server is going away or busy (08 connection, 53 resources, 57
+ * operator intervention such as a shutdown, 40 serialization/deadlock, 58 system error,
+ * 55P03 lock timeout), or the database's schema does not match this code (42 undefined
+ * table or column, 3F undefined schema: a migration not applied yet) — that fails every
+ * event alike, so dead-lettering them would empty the streams into the dead-letter streams.
+ * Everything else with a SQLSTATE (bad data, a constraint) would fail again identically for
+ * that event: the batch has a poison event in it.
  */
-const TRANSIENT_CLASSES = new Set(['08', '53', '57', '40', '58']);
+const TRANSIENT_CLASSES = new Set(['08', '53', '57', '40', '58', '42', '3F']);
 
 /** True when an error says Postgres (or the network) is unavailable rather than the data bad. */
 export function isTransient(err: unknown): boolean {

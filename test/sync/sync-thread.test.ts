@@ -104,6 +104,24 @@ describe('sync thread', () => {
     await eventually('stats count them', async () => sync.stats().deadLettered === 2, 5_000);
   });
 
+  it('waits out a schema that does not match (a migration not applied) instead of dead-lettering', async () => {
+    const stream = eventStreamKey('MSFT');
+    const deadBefore = await redis.xlen(deadLetterKey(stream));
+    await sql`ALTER TABLE orders RENAME COLUMN client_order_id TO client_order_id_gone`;
+    const order = { id: 'schema1', coid: 'c-schema', acct: 'a1', sym: 'MSFT', side: 'BUY', type: 'LIMIT', tif: 'GTC', px: '100', qty: '1', filled: '0', notional: '0', status: 'NEW', reason: '', post: false, stp: 'CANCEL_NEWEST', ctime: String(Date.now()), utime: String(Date.now()), ver: '1', seq: '1' };
+    try {
+      await redis.xadd(stream, '*', 'k', 'order', 'd', JSON.stringify({ change: 'accepted', order }));
+      // Long enough for every retry the poison path would make (attempts x back-off of 200 ms).
+      await new Promise((r) => setTimeout(r, 2_000));
+      assert.equal(await redis.xlen(deadLetterKey(stream)), deadBefore, 'nothing was dead-lettered');
+      assert.ok(Number(((await redis.xpending(stream, 'pg-sync')) as [number])[0]) >= 1, 'the event is still pending');
+    } finally {
+      await sql`ALTER TABLE orders RENAME COLUMN client_order_id_gone TO client_order_id`;
+    }
+    await eventually('the event lands once the schema is back', async () => (await sql`SELECT 1 FROM orders WHERE order_id = 'schema1'`).length === 1);
+    assert.equal(await redis.xlen(deadLetterKey(stream)), deadBefore);
+  });
+
   it('forgets consumers that left nothing pending, never ones with pending entries', async () => {
     const stream = 'reaper-test'; // not a book stream: the sync leaves it alone
     await redis.xgroup('CREATE', stream, 'pg-sync', '$', 'MKSTREAM');
