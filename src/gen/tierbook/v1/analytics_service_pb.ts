@@ -33,7 +33,8 @@ export const GetPortfolioRequestSchema: GenMessage<GetPortfolioRequest> = /*@__P
 
 /**
  * Position is the caller's holding in one instrument. Amounts of money are decimal strings
- * in the quote currency, exact, never rounded through floating point.
+ * in money units of ticks x lots (one price tick times one quantity lot: multiply by the
+ * value of a tick-lot to get currency), exact, never rounded through floating point.
  *
  * @generated from message tierbook.v1.Position
  */
@@ -60,14 +61,14 @@ export type Position = Message<"tierbook.v1.Position"> & {
   averagePriceTicks: string;
 
   /**
-   * The realized profit and loss, a decimal string in the quote currency.
+   * The realized profit and loss, a decimal string in ticks x lots.
    *
    * @generated from field: string realized_pnl = 4;
    */
   realizedPnl: string;
 
   /**
-   * The unrealized profit and loss at the mark price, a decimal string in the quote currency.
+   * The unrealized profit and loss at the mark price, a decimal string in ticks x lots.
    *
    * @generated from field: string unrealized_pnl = 5;
    */
@@ -494,7 +495,7 @@ export type GetAccountStatsResponse = Message<"tierbook.v1.GetAccountStatsRespon
   volumeLots: bigint;
 
   /**
-   * The traded notional, a decimal string in the quote currency.
+   * The traded notional, a decimal string in ticks x lots.
    *
    * @generated from field: string notional = 3;
    */
@@ -508,7 +509,7 @@ export type GetAccountStatsResponse = Message<"tierbook.v1.GetAccountStatsRespon
   fillCount: bigint;
 
   /**
-   * The realized profit and loss, a decimal string in the quote currency.
+   * The realized profit and loss, a decimal string in ticks x lots.
    *
    * @generated from field: string realized_pnl = 5;
    */

@@ -178,7 +178,8 @@ func (*GetPortfolioRequest) Descriptor() ([]byte, []int) {
 }
 
 // Position is the caller's holding in one instrument. Amounts of money are decimal strings
-// in the quote currency, exact, never rounded through floating point.
+// in money units of ticks x lots (one price tick times one quantity lot: multiply by the
+// value of a tick-lot to get currency), exact, never rounded through floating point.
 type Position struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The instrument symbol.
@@ -187,9 +188,9 @@ type Position struct {
 	QuantityLots int64 `protobuf:"varint,2,opt,name=quantity_lots,json=quantityLots,proto3" json:"quantity_lots,omitempty"`
 	// The average entry price in ticks, as a decimal string (it may have a fraction).
 	AveragePriceTicks string `protobuf:"bytes,3,opt,name=average_price_ticks,json=averagePriceTicks,proto3" json:"average_price_ticks,omitempty"`
-	// The realized profit and loss, a decimal string in the quote currency.
+	// The realized profit and loss, a decimal string in ticks x lots.
 	RealizedPnl string `protobuf:"bytes,4,opt,name=realized_pnl,json=realizedPnl,proto3" json:"realized_pnl,omitempty"`
-	// The unrealized profit and loss at the mark price, a decimal string in the quote currency.
+	// The unrealized profit and loss at the mark price, a decimal string in ticks x lots.
 	UnrealizedPnl string `protobuf:"bytes,5,opt,name=unrealized_pnl,json=unrealizedPnl,proto3" json:"unrealized_pnl,omitempty"`
 	// The mark price in ticks: the last trade price of the symbol.
 	MarkPriceTicks int64 `protobuf:"varint,6,opt,name=mark_price_ticks,json=markPriceTicks,proto3" json:"mark_price_ticks,omitempty"`
@@ -961,11 +962,11 @@ type GetAccountStatsResponse struct {
 	Window StatsWindow `protobuf:"varint,1,opt,name=window,proto3,enum=tierbook.v1.StatsWindow" json:"window,omitempty"`
 	// The traded quantity in lots, both sides.
 	VolumeLots int64 `protobuf:"varint,2,opt,name=volume_lots,json=volumeLots,proto3" json:"volume_lots,omitempty"`
-	// The traded notional, a decimal string in the quote currency.
+	// The traded notional, a decimal string in ticks x lots.
 	Notional string `protobuf:"bytes,3,opt,name=notional,proto3" json:"notional,omitempty"`
 	// The number of fills.
 	FillCount int64 `protobuf:"varint,4,opt,name=fill_count,json=fillCount,proto3" json:"fill_count,omitempty"`
-	// The realized profit and loss, a decimal string in the quote currency.
+	// The realized profit and loss, a decimal string in ticks x lots.
 	RealizedPnl string `protobuf:"bytes,5,opt,name=realized_pnl,json=realizedPnl,proto3" json:"realized_pnl,omitempty"`
 	// The share of closing fills with positive realized PnL, a decimal string from 0 to 1.
 	WinRate string `protobuf:"bytes,6,opt,name=win_rate,json=winRate,proto3" json:"win_rate,omitempty"`
