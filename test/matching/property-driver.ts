@@ -10,7 +10,7 @@ import { ApiError } from '../../src/domain/errors.js';
 import type { OrderState } from '../../src/domain/events.js';
 import { eventStreamKey } from '../../src/domain/events.js';
 import { validateInstruments, type Instrument } from '../../src/domain/matching/instrument.js';
-import { accountBookKey, levelsKey, orderKey, queueKey } from '../../src/domain/matching/keys.js';
+import { accountBookKey, levelQtyKey, levelsKey, orderKey, queueKey } from '../../src/domain/matching/keys.js';
 import type { OrderInput } from '../../src/domain/matching/order-input.js';
 import { ReferenceExchange, type ModelResult } from '../../src/domain/matching/reference-model.js';
 import { publishInstruments } from '../../src/workers/orders/instruments-store.js';
@@ -171,6 +171,16 @@ async function checkFinalState(redis: RedisLike, model: ReferenceExchange): Prom
     const book = { bids: await ids('B', bidLevels), asks: await ids('S', askLevels) };
     assert.deepEqual(book, model.restingIds(sym), `resting book of ${sym}`);
     if (bidLevels[0] && askLevels[0]) assert.ok(BigInt(bidLevels[0]) < BigInt(askLevels[0]), `${sym} book is crossed`);
+    // Each level's resting lots, kept by the scripts for depth, equal the sum over its orders.
+    for (const side of ['B', 'S'] as const) {
+      const want: Record<string, string> = {};
+      for (const o of model.orders.values()) {
+        const working = o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
+        if (o.sym !== sym || !working || (o.side === 'BUY') !== (side === 'B')) continue;
+        want[String(o.px)] = String(BigInt(want[String(o.px)] ?? '0') + BigInt(o.qty) - BigInt(o.filled));
+      }
+      assert.deepEqual({ ...(await redis.hgetall(levelQtyKey(sym, side))) }, want, `level lots of ${sym} ${side}`);
+    }
     let sumQty = 0n;
     let sumCash = 0n;
     for (const acct of ACCOUNTS) {

@@ -41,6 +41,11 @@ export function levelsKey(symbol: string, side: 'B' | 'S'): string {
   return `${bookTag(symbol)}:px:${side}`;
 }
 
+/** Resting lots per price level of one side (price -> lots), kept by the matching scripts. */
+export function levelQtyKey(symbol: string, side: 'B' | 'S'): string {
+  return `${bookTag(symbol)}:lq:${side}`;
+}
+
 export function queueKey(symbol: string, side: 'B' | 'S', price: string): string {
   return `${bookTag(symbol)}:q:${side}:${price}`;
 }

@@ -3,7 +3,7 @@ import type { Sql } from 'postgres';
 import type { OrderState } from '../../domain/events.js';
 import { fingerprint } from '../../domain/matching/order-input.js';
 import {
-  accountBookKey, bookStateKey, clientOrderKey, clientOrderReservationKey, levelsKey, orderKey, queueKey,
+  accountBookKey, bookStateKey, clientOrderKey, clientOrderReservationKey, levelQtyKey, levelsKey, orderKey, queueKey,
 } from '../../domain/matching/keys.js';
 import { bookCounters, forEachOrder, positionsOf } from './book-rows.js';
 import { placementResult } from './placement.js';
@@ -56,6 +56,7 @@ export async function restoreBook(sql: Sql, redis: Redis, symbol: string, onRows
         pipe.zadd(accountBookKey(symbol, o.acct, 'open'), 0, member);
         const lots = openLots.get(o.acct) ?? { ob: 0n, os: 0n };
         const rest = BigInt(o.qty) - BigInt(o.filled);
+        pipe.hincrby(levelQtyKey(symbol, side), o.px, rest.toString());
         if (o.side === 'BUY') lots.ob += rest;
         else lots.os += rest;
         openLots.set(o.acct, lots);

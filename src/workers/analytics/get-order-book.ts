@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Redis } from 'ioredis';
-import { bookStateKey, levelsKey, orderKey, queueKey } from '../../domain/matching/keys.js';
+import { bookStateKey, levelQtyKey, levelsKey, queueKey } from '../../domain/matching/keys.js';
 import { GetOrderBookRequestSchema, GetOrderBookResponseSchema, PriceLevelSchema, type PriceLevel } from '../../gen/tierbook/v1/analytics_service_pb.js';
 import { fromRoot } from '../../shared/paths.js';
 import type { UnaryHandler } from '../handler.js';
@@ -18,14 +18,14 @@ const DEFAULT_DEPTH = 10;
 const MAX_DEPTH = 100;
 
 type DepthReply = [string[], string[], string];
-type DepthCommand = (bids: string, asks: string, state: string, depth: string, qb: string, qs: string, op: string) => Promise<DepthReply>;
+type DepthCommand = (bids: string, asks: string, state: string, lotsB: string, lotsS: string, depth: string, qb: string, qs: string) => Promise<DepthReply>;
 
 const defined = new WeakMap<Redis, DepthCommand>();
 
 function depthScript(redis: Redis): DepthCommand {
   let cmd = defined.get(redis);
   if (!cmd) {
-    redis.defineCommand('tierbook_an_depth', { lua: readFileSync(fromRoot('src', 'workers', 'analytics', 'lua', 'depth.lua'), 'utf8'), numberOfKeys: 3 });
+    redis.defineCommand('tierbook_an_depth', { lua: readFileSync(fromRoot('src', 'workers', 'analytics', 'lua', 'depth.lua'), 'utf8'), numberOfKeys: 5 });
     const r = redis as unknown as Record<string, DepthCommand>;
     cmd = (...args) => r['tierbook_an_depth']!.call(redis, ...args);
     defined.set(redis, cmd);
@@ -36,8 +36,8 @@ function depthScript(redis: Redis): DepthCommand {
 /** Reads the top `depth` levels a side of a symbol's book. */
 export async function readDepth(redis: Redis, symbol: string, depth: number): Promise<{ bids: PriceLevel[]; asks: PriceLevel[]; last: bigint }> {
   const [bids, asks, last] = await depthScript(redis)(
-    levelsKey(symbol, 'B'), levelsKey(symbol, 'S'), bookStateKey(symbol), String(depth),
-    queueKey(symbol, 'B', ''), queueKey(symbol, 'S', ''), orderKey(symbol, ''),
+    levelsKey(symbol, 'B'), levelsKey(symbol, 'S'), bookStateKey(symbol), levelQtyKey(symbol, 'B'), levelQtyKey(symbol, 'S'),
+    String(depth), queueKey(symbol, 'B', ''), queueKey(symbol, 'S', ''),
   );
   return { bids: levels(bids), asks: levels(asks), last: BigInt(last) };
 }

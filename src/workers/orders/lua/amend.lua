@@ -39,6 +39,7 @@ end
 if npx == px and nqty < qty then
   -- Quantity down only: same place in the queue.
   redis.call('HINCRBY', AK(acct, 'pos'), openField(o.side), I(nqty - qty))
+  levelQty(o.side, o.px, nqty - qty)
   o.qty = I(nqty)
   bump(o, o.status, '')
   saveOrder(o)

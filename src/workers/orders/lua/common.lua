@@ -90,24 +90,39 @@ local function bestLevel(bs)
   return nil
 end
 
+-- The resting lots of each price level (`lq:B` / `lq:S`: price -> lots), changed wherever a
+-- resting order's remaining quantity changes, so that depth reads one field per level
+-- instead of every order in it (src/workers/analytics/lua/depth.lua).
+local function levelQty(side, px, delta)
+  if delta ~= 0 then redis.call('HINCRBY', K('lq:' .. bookSide(side)), px, I(delta)) end
+end
+
 -- Puts a working order at the back of its price level (o.seq is its place in time).
 local function rest(o)
   local bs = bookSide(o.side)
+  local rem = tonumber(o.qty) - tonumber(o.filled)
   redis.call('ZADD', K('q:' .. bs .. ':' .. o.px), tonumber(o.seq), o.id)
   redis.call('ZADD', K('px:' .. bs), tonumber(o.px), o.px)
   redis.call('ZADD', AK(o.acct, 'open'), 0, o.lx)
-  redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(tonumber(o.qty) - tonumber(o.filled)))
+  redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(rem))
+  levelQty(o.side, o.px, rem)
 end
 
 -- Takes a working order off the book, releasing its remaining quantity from the risk count.
 local function unrest(o)
   local bs = bookSide(o.side)
   local qk = K('q:' .. bs .. ':' .. o.px)
-  redis.call('ZREM', qk, o.id)
-  if redis.call('ZCARD', qk) == 0 then redis.call('ZREM', K('px:' .. bs), o.px) end
-  redis.call('ZREM', AK(o.acct, 'open'), o.lx)
   local rem = tonumber(o.qty) - tonumber(o.filled)
-  if rem > 0 then redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(-rem)) end
+  redis.call('ZREM', qk, o.id)
+  redis.call('ZREM', AK(o.acct, 'open'), o.lx)
+  if rem > 0 then
+    redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(-rem))
+    levelQty(o.side, o.px, -rem)
+  end
+  if redis.call('ZCARD', qk) == 0 then
+    redis.call('ZREM', K('px:' .. bs), o.px)
+    redis.call('HDEL', K('lq:' .. bs), o.px)
+  end
 end
 
 -- Applies dq signed lots at price px to an account's position, average-cost method. Closing
@@ -230,6 +245,7 @@ local function match(t, limit)
       m.filled = I(tonumber(m.filled) + q)
       m.notional = I(tonumber(m.notional) + q * lvl)
       redis.call('HINCRBY', AK(m.acct, 'pos'), openField(m.side), I(-q))
+      levelQty(m.side, m.px, -q)
       local done = (q == mrem)
       if done then
         unrest(m)
