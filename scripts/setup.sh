@@ -26,10 +26,12 @@ if ((${#missing[@]})); then
   [ -n "$added_policy" ] && $sudo rm -f /usr/sbin/policy-rc.d
 fi
 
-# 2. npm packages, exactly as locked.
+# 2. npm packages, at the versions in package-lock.json. Not `npm ci`: npm 11 writes a lock
+#    without @bufbuild/buf's packages for other platforms and then refuses that same lock in
+#    `npm ci`; `npm install --no-save` installs the locked versions and leaves the lock as is.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 # 3. Go tools, pinned: ghz for load tests, grpcurl for smoke calls.
