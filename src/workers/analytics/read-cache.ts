@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { accountVersionKey } from '../../sync/account-version.js';
 import type { TierName } from '../../domain/tiers.js';
@@ -14,11 +16,19 @@ import type { CacheStats } from './cache-stats.js';
  * commit the old entry is simply never asked for again and expires on its tier's TTL, so a
  * reader sees its own fills within the sync lag, not after the TTL.
  *
- * Concurrent misses for one key compute once per worker thread (single-flight on a map of
- * promises). Across threads and processes a key may be computed once per thread at worst;
- * with a handful of threads that costs less than a Redis lock round trip on every miss, so we
- * accept it (docs/analytics.md).
+ * Concurrent misses for one key compute once: within a thread on a map of promises, and
+ * across threads and processes with a short Redis lock (`<key>:lock`, SET NX) whose holder
+ * computes while the others wait for its entry. A holder that does not finish within
+ * LOCK_MS (slow, or its process died) no longer blocks anyone: the waiters compute.
  */
+
+/** How long one miss may hold the compute lock, and how long the others wait for it. */
+const LOCK_MS = 1_000;
+/** How often a waiter looks for the entry the lock holder is computing. */
+const POLL_MS = 5;
+
+/** Deletes the lock only if it is still ours (it may have expired and been taken). */
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 const LOOKUP = `
 local v = redis.call('GET', KEYS[1]) or '0'
@@ -59,12 +69,8 @@ export class ReadCache {
       return new Uint8Array(hit);
     }
     const key = `${prefix}${version.toString()}:${suffix}`;
-    return this.once(tier, method, key, async () => {
-      // Computed after the version was read, so the entry is at least as new as its key says.
-      const bytes = await compute();
-      await this.redis.set(key, Buffer.from(bytes), 'PX', ttl);
-      return bytes;
-    });
+    // Computed after the version was read, so the entry is at least as new as its key says.
+    return this.once(tier, method, key, () => this.computeOnce(key, ttl, compute));
   }
 
   /**
@@ -87,11 +93,31 @@ export class ReadCache {
     if (stale) this.stats.record(tier, method, 'stale');
     const ttl = this.config.tiers[tier].cacheTtlMs;
     if (ttl === 0) return compute();
-    return this.once(tier, method, key, async () => {
+    return this.once(tier, method, key, () => this.computeOnce(key, ttl, compute));
+  }
+
+  /**
+   * Computes and stores `key` unless another thread or process already is: then waits for
+   * its entry. The lock key extends `key`, so it keeps the key's hash tag (same cluster slot).
+   */
+  private async computeOnce(key: string, ttl: number, compute: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const lock = `${key}:lock`;
+    const token = randomUUID();
+    const mine = (await this.redis.set(lock, token, 'PX', LOCK_MS, 'NX')) === 'OK';
+    if (!mine) {
+      for (const until = Date.now() + LOCK_MS; Date.now() < until; ) {
+        await sleep(POLL_MS);
+        const found = await this.redis.getBuffer(key);
+        if (found) return new Uint8Array(found);
+      }
+    }
+    try {
       const bytes = await compute();
       await this.redis.set(key, Buffer.from(bytes), 'PX', ttl);
       return bytes;
-    });
+    } finally {
+      if (mine) await this.redis.eval(UNLOCK, 1, lock, token);
+    }
   }
 
   /** Single-flight: the first miss computes, later ones for the same key wait for it. */
