@@ -9,8 +9,10 @@ import type { FillEvent, OrderState } from '../../domain/events.js';
  * Exact when the order was never amended (placed_ver = 1): one place script runs at one
  * instant (utime = ctime), fills as the taker only happen in it, and its end status follows
  * from the fills and the time in force. Not restorable: the positions each fill reported at
- * the time (left empty); and an order changed again later within the same millisecond by a
- * cancel is taken as answered with that later state.
+ * the time (left empty); and an order canceled later by self-trade prevention (as a resting
+ * maker) within the same millisecond as its placement is taken as answered with that cancel.
+ * An owner's cancel is never part of a place script, so it is recognised by its reason
+ * whatever the clock says.
  */
 export function placementResult(order: OrderState, placed: { px: string; qty: string }, takerFills: FillEvent[]): string {
   let filled = 0n;
@@ -20,7 +22,8 @@ export function placementResult(order: OrderState, placed: { px: string; qty: st
     notional += BigInt(f.px) * BigInt(f.qty);
   }
   const o: OrderState = { ...order, px: placed.px, qty: placed.qty, filled: String(filled), notional: String(notional), utime: order.ctime };
-  const untouched = order.utime === order.ctime && BigInt(order.filled) === filled && order.qty === placed.qty;
+  const canceledLaterByOwner = order.status === 'CANCELED' && order.reason === 'CANCELED_BY_OWNER';
+  const untouched = !canceledLaterByOwner && order.utime === order.ctime && BigInt(order.filled) === filled && order.qty === placed.qty;
   if (untouched || order.status === 'REJECTED') {
     // Its last change happened in the place script itself (the script's clock does not move):
     // the current state is the answer, including a self-trade-prevention cancel.
