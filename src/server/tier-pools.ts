@@ -71,7 +71,7 @@ export class TierPools {
     if (signal) {
       const cancelled = new Int32Array(new SharedArrayBuffer(4));
       signal.addEventListener('abort', () => Atomics.store(cancelled, 0, 1), { once: true });
-      task = { ...task, cancelled };
+      task.cancelled = cancelled;
     }
     // Stamped here, read by the thread: how long the call waited for a thread (metrics-bridge.ts).
     task.queuedAt = performance.timeOrigin + performance.now();

@@ -5,7 +5,7 @@ import { GetAccountStatsRequestSchema, GetAccountStatsResponseSchema, StatsWindo
 import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, type AnalyticsContext } from './analytics-context.js';
 import { StatsReplay, type WindowTotals } from './position-replay.js';
-import { decodeRequest, invalidField } from './request-checks.js';
+import { decodeRequest, invalidField } from '../request-decoding.js';
 
 /**
  * GetAccountStats: volume, notional, fill count, realized PnL, win rate and average fill size

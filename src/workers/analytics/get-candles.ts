@@ -6,7 +6,8 @@ import { analyticsContext, listedSymbol, type AnalyticsContext } from './analyti
 import { computeCandleBase, decodeCandleBase, encodeCandleBase, TAIL_LIMIT, type CandleBase } from './candle-base.js';
 import { bucketOf, INTERVAL_MS, mergeFills, candlesIn, type CandleFill, type CandleRow } from './candle-math.js';
 import { readFillTail, uncommittedFrom } from './fill-tail.js';
-import { checkRange, decodeRequest, invalidField, msTimestamp, timestampMs } from './request-checks.js';
+import { decodeRequest, invalidField } from '../request-decoding.js';
+import { checkRange, msTimestamp, timestampMs } from './request-checks.js';
 
 /**
  * GetCandles: a cached base from Postgres (candle-base.ts) plus the fills of the book's event

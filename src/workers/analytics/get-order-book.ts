@@ -6,7 +6,8 @@ import { GetOrderBookRequestSchema, GetOrderBookResponseSchema, PriceLevelSchema
 import { fromRoot } from '../../shared/paths.js';
 import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, listedSymbol } from './analytics-context.js';
-import { decodeRequest, invalidField, msTimestamp } from './request-checks.js';
+import { decodeRequest, invalidField } from '../request-decoding.js';
+import { msTimestamp } from './request-checks.js';
 
 /**
  * GetOrderBook: L2 depth straight from the book in Redis, never cached (it changes with

@@ -5,7 +5,8 @@ import type { TierName } from '../../domain/tiers.js';
 import { GetPortfolioRequestSchema, GetPortfolioResponseSchema, PositionSchema } from '../../gen/tierbook/v1/analytics_service_pb.js';
 import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, type AnalyticsContext } from './analytics-context.js';
-import { decodeRequest, msTimestamp } from './request-checks.js';
+import { decodeRequest } from '../request-decoding.js';
+import { msTimestamp } from './request-checks.js';
 
 /**
  * GetPortfolio. Positions come from Postgres (what the sync committed), cached per account

@@ -5,7 +5,8 @@ import { FillSchema, Liquidity, Side, type Fill } from '../../gen/tierbook/v1/ty
 import type { TierName } from '../../domain/tiers.js';
 import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, listedSymbol, type AnalyticsContext } from './analytics-context.js';
-import { checkRange, decodeRequest, msTimestamp, pageSize, timestampMs } from './request-checks.js';
+import { decodeRequest } from '../request-decoding.js';
+import { checkRange, msTimestamp, pageSize, timestampMs } from './request-checks.js';
 import { decodeTradeToken, encodeTradeToken, filterFingerprint, type TradeCursor } from './trade-page-token.js';
 
 /**

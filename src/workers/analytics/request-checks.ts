@@ -1,8 +1,6 @@
 import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { invalidField } from '../request-decoding.js';
 
-export { decodeRequest, invalidField } from '../request-decoding.js';
-
 /**
  * Decoding and validation shared by the analytics handlers. Every refusal is INVALID_ARGUMENT
  * with the field named in the message and in ErrorInfo metadata.

@@ -5,14 +5,15 @@ import { AmendOrderRequestSchema, AmendOrderResponseSchema } from '../../gen/tie
 import type { UnaryHandler } from '../handler.js';
 import { orderContext } from './order-context.js';
 import { toProtoFill, toProtoOrder } from './proto-mapping.js';
-import { decode, invalidField, toOrderRef } from './request-validation.js';
+import { decodeRequest, invalidField } from '../request-decoding.js';
+import { toOrderRef } from './request-validation.js';
 
 /**
  * AmendOrder: static checks of the new values against the order's instrument here, then the
  * amend script (state checks, risk, re-queue and matching) in one atomic step.
  */
 export const amendOrder: UnaryHandler = async (ctx, call) => {
-  const req = decode(AmendOrderRequestSchema, call.payload);
+  const req = decodeRequest(AmendOrderRequestSchema, call.payload);
   const ref = toOrderRef(req);
   if (req.newPriceTicks === 0n && req.newQuantityLots === 0n) {
     throw invalidField('new_price_ticks', 'set new_price_ticks or new_quantity_lots (zero keeps a value)');

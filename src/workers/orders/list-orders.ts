@@ -7,7 +7,7 @@ import { orderContext } from './order-context.js';
 import { orderFromHash } from './order-engine.js';
 import { toProtoOrder } from './proto-mapping.js';
 import type { RedisLike } from './scripts.js';
-import { decode, invalidField } from './request-validation.js';
+import { decodeRequest, invalidField } from '../request-decoding.js';
 
 /**
  * ListOrders, newest first, with keyset paging. Each book keeps, per account, a sorted set of
@@ -69,7 +69,7 @@ export async function listOrders(
 
 /** ListOrders: the caller's orders, one symbol or all listed ones, newest first. */
 export const listOrdersHandler: UnaryHandler = async (ctx, call) => {
-  const req = decode(ListOrdersRequestSchema, call.payload);
+  const req = decodeRequest(ListOrdersRequestSchema, call.payload);
   if (req.pageSize < 0 || req.pageSize > MAX_PAGE) throw invalidField('page_size', `must be between 0 and ${MAX_PAGE}`);
   const { registry } = await orderContext(ctx);
   if (req.symbol !== '' && !registry.get(req.symbol)) {

@@ -9,7 +9,8 @@ import type { UnaryHandler } from '../handler.js';
 import { orderContext } from './order-context.js';
 import type { EngineResult, OrderEngine } from './order-engine.js';
 import { toProtoFill, toProtoOrder } from './proto-mapping.js';
-import { decode, invalidField, toOrderInput } from './request-validation.js';
+import { decodeRequest, invalidField } from '../request-decoding.js';
+import { toOrderInput } from './request-validation.js';
 
 /** The API response for a placed order: the order after matching and its (taker) fills. */
 export function placeResponse(r: EngineResult): PlaceOrderResponse {
@@ -21,7 +22,7 @@ export function placeResponse(r: EngineResult): PlaceOrderResponse {
 
 /** PlaceOrder: validate, then one book script call. */
 export const placeOrder: UnaryHandler = async (ctx, call) => {
-  const req = decode(PlaceOrderRequestSchema, call.payload);
+  const req = decodeRequest(PlaceOrderRequestSchema, call.payload);
   const { engine, registry } = await orderContext(ctx);
   const input = toOrderInput(req, registry);
   const result = await engine.place(call.accountId, input);
@@ -34,7 +35,7 @@ export const placeOrder: UnaryHandler = async (ctx, call) => {
  * concurrently, since nothing orders them against each other.
  */
 export const placeOrders: UnaryHandler = async (ctx, call) => {
-  const req = decode(PlaceOrdersRequestSchema, call.payload);
+  const req = decodeRequest(PlaceOrdersRequestSchema, call.payload);
   const max = ctx.config.orders.maxBatchOrders;
   if (req.orders.length === 0) throw invalidField('orders', 'at least one order is required');
   if (req.orders.length > max) {

@@ -1,5 +1,5 @@
 import { ApiError } from '../../domain/errors.js';
-import { decodeRequest, invalidField } from '../request-decoding.js';
+import { invalidField } from '../request-decoding.js';
 import type { OrderTypeCode, SideCode, StpCode, TifCode } from '../../domain/events.js';
 import { CLIENT_ORDER_ID_PATTERN, checkOrderStatic, type OrderInput } from '../../domain/matching/order-input.js';
 import type { PlaceOrderRequest } from '../../gen/tierbook/v1/order_service_pb.js';
@@ -12,9 +12,6 @@ import type { OrderRef } from './order-engine.js';
  * fix the request from the message alone.
  */
 
-export { invalidField };
-/** Decodes request bytes; bytes that are not the message give MALFORMED_REQUEST. */
-export const decode = decodeRequest;
 
 const SIDES: Partial<Record<Side, SideCode>> = { [Side.BUY]: 'BUY', [Side.SELL]: 'SELL' };
 const TYPES: Partial<Record<OrderType, OrderTypeCode>> = { [OrderType.LIMIT]: 'LIMIT', [OrderType.MARKET]: 'MARKET' };

@@ -3,12 +3,8 @@
 -- Reducing only the quantity keeps time priority; any other change re-queues the order,
 -- and a new price that crosses the book trades at once, as a taker.
 local acct = ARGV[1]
-if not INST then return fail('ORDER_NOT_FOUND', 'no such order') end -- an id naming no listed book
-local o = findOrder(acct, ARGV[2], ARGV[3])
-if not o then return fail('ORDER_NOT_FOUND', 'no such order') end
-if not isWorking(o) then
-  return fail('ORDER_NOT_WORKING', 'order ' .. o.id .. ' is ' .. o.status .. ' and can no longer be amended')
-end
+local o, refused = workingOrder(acct, 'amended')
+if not o then return refused end
 
 local px, qty, filled = tonumber(o.px), tonumber(o.qty), tonumber(o.filled)
 local npx, nqty = px, qty

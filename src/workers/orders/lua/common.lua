@@ -177,6 +177,18 @@ end
 
 local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
 
+-- The caller's order that `verb` (a cancel or an amend) may change, or the refusal to return:
+-- ARGV[2] is the order id ('' to use the client order id ARGV[3]).
+local function workingOrder(acct, verb)
+  if not INST then return nil, fail('ORDER_NOT_FOUND', 'no such order') end -- an id naming no listed book
+  local o = findOrder(acct, ARGV[2], ARGV[3])
+  if not o then return nil, fail('ORDER_NOT_FOUND', 'no such order') end
+  if not isWorking(o) then
+    return nil, fail('ORDER_NOT_WORKING', 'order ' .. o.id .. ' is ' .. o.status .. ' and can no longer be ' .. verb)
+  end
+  return o
+end
+
 -- The price band around the last trade (or the reference price before the first trade).
 local function band()
   local centre = tonumber(redis.call('HGET', K('state'), 'last') or INST.ref)
