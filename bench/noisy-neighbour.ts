@@ -10,6 +10,9 @@
  *
  *   node dist/bench/noisy-neighbour.js [--premium-rps 100] [--duration 20] [--shared-rps N] [--nice]
  *
+ * With TIERBOOK_PREMIUM_GATEWAY_PROCESSES set (as for the stack), premium calls go to the
+ * premium nginx port and its premium-only gateway processes.
+ *
  * Starts the stack (scripts/stack.sh up --detach) only if it is not running; start it with
  * TIERBOOK_RATE_LIMIT_PRO=0 to see the pool's own bound rather than the per-account limit.
  */
@@ -116,7 +119,9 @@ async function main(): Promise<void> {
   ensureStack();
   const premiumKey = account('ELITE');
   const sharedKey = account('PRO');
-  const premium = { target, key: premiumKey, data: order('AAPL', 1_750_000), seconds, rps: premiumRps, concurrency: 16, connections: 2 };
+  // With premium-only gateway processes, premium clients use their own nginx port.
+  const premiumTarget = config.gateway.premiumProcesses > 0 ? `127.0.0.1:${config.nginxPremiumPort}` : target;
+  const premium = { target: premiumTarget, key: premiumKey, data: order('AAPL', 1_750_000), seconds, rps: premiumRps, concurrency: 16, connections: 2 };
   // Enough shared calls in flight to overflow the pool's queue, not just keep it busy.
   const shared = { target, key: sharedKey, data: order('MSFT', 4_000_000), seconds, concurrency: 256, connections: 4 };
 
@@ -152,7 +157,9 @@ async function main(): Promise<void> {
   table.splice(1, 0, '|---|---|---|');
   const pass = n.p99 <= 2 * a.p99 && errors(n) === 0 && refused.calls > 0;
   const setup = `pools per gateway process: premium ${config.pools.premium.threads} thread(s) x ${config.pools.premium.concurrency}, queue ${config.pools.premium.queue}; ` +
-    `shared ${config.pools.shared.threads} x ${config.pools.shared.concurrency}, queue ${config.pools.shared.queue}; ${config.gateway.processes} gateway processes; ` +
+    `shared ${config.pools.shared.threads} x ${config.pools.shared.concurrency}, queue ${config.pools.shared.queue}; ${config.gateway.processes} gateway processes` +
+    (config.gateway.premiumProcesses > 0 ? ` (${config.gateway.premiumProcesses} premium-only on port ${config.nginxPremiumPort}, the others at nice ${config.gateway.generalNice})` : '') +
+    `; shared cap ${config.poolMaxRps.shared || 'none'}/s per process; ` +
     `load average at start ${startLoad} (${availableParallelism()} cores); ghz ${process.argv.includes('--nice') ? 'at nice 19' : 'at normal priority'}`;
   const md = `${setup}\n\n${table.join('\n')}\n\nshared capacity ~${capacity}/s; premium p99 ratio ${(n.p99 / a.p99).toFixed(2)} (<= 2 to pass): ${pass ? 'PASS' : 'FAIL'}\n`;
   writeFileSync(join(dir, 'summary.md'), md);

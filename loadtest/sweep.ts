@@ -48,8 +48,25 @@ function toStep(rules: SlaRule[], m: Measured, rps: number): SweepStep {
   return { rps, okPerSec: m.all.okPerSec, p99Ms, p95Ms, errorRate: errorRate(m.all), pass: stepPasses(rules, m, rps), kind: 'step' };
 }
 
-/** How many passing step rates are tried at full length, highest first. */
-const CONFIRM_TRIES = 2;
+/**
+ * How many full-length confirmations are tried: the passing step rates from the highest down,
+ * then lower rates (each the previous divided by the factor) until one holds.
+ */
+const CONFIRM_TRIES = 4;
+
+/** Seconds of unrecorded load before the first step. */
+const WARMUP_SEC = 10;
+
+/** The rates to confirm at full length, highest first. */
+export function confirmCandidates(passedRps: number[], factor: number, tries = CONFIRM_TRIES): number[] {
+  const out = [...new Set(passedRps)].sort((a, b) => b - a).slice(0, tries);
+  while (out.length > 0 && out.length < tries) {
+    const next = Math.round(out.at(-1)! / factor);
+    if (next < 1 || next === out.at(-1)) break;
+    out.push(next);
+  }
+  return out;
+}
 
 export async function sweep(
   ctx: RunContext,
@@ -70,6 +87,11 @@ export async function sweep(
     return s.pass;
   };
 
+  // Warm up first, unrecorded: on a fresh stack the first seconds (JIT, connections, pools
+  // growing, empty caches) would otherwise fail the first step for reasons a running
+  // service does not have.
+  console.log(`warming up: ${WARMUP_SEC} s at ${Math.max(1, Math.round(o.from / 2))}/s (not recorded)`);
+  await measure(ctx, scenario, target, Math.max(1, Math.round(o.from / 2)), WARMUP_SEC, 'warmup');
   let lastPass: number | null = null;
   let firstFail: number | null = null;
   for (let rps = o.from, i = 0; i < o.maxSteps; i++, rps = Math.round(rps * o.factor)) {
@@ -96,12 +118,13 @@ export async function sweep(
   let verdicts: RunReport['verdicts'] = [];
   // Confirm at full length, from the highest passing step down: a rate that held for a short
   // step can still fail over a minute (queues, AOF rewrites, sync batches catch up with it).
-  const passed = steps.filter((x) => x.pass).map((x) => x.rps).sort((a, b) => b - a);
   let confirmedRps: number | null = null;
   let confirm: Measured | undefined;
-  for (const candidate of passed.slice(0, CONFIRM_TRIES)) {
+  for (const candidate of confirmCandidates(steps.filter((x) => x.pass).map((x) => x.rps), o.factor)) {
     console.log(`confirming ${candidate}/s for ${o.durationSec} s`);
-    confirm = await measure(ctx, scenario, target, candidate, o.durationSec, 'max');
+    // Each confirmation has its own tag: its client order ids must not repeat an earlier
+    // one's (they would be answered ALREADY_EXISTS), and its ghz files must not replace them.
+    confirm = await measure(ctx, scenario, target, candidate, o.durationSec, `max${candidate}`);
     const confirmStep = toStep(rules, confirm, candidate);
     steps.push({ ...confirmStep, kind: 'confirm' });
     if (confirmStep.pass) {
@@ -110,6 +133,7 @@ export async function sweep(
     }
   }
   if (lastPass !== null && confirm) {
+    // Nothing held at full length: half of the highest short step still shows the latencies.
     const max = confirmedRps ?? lastPass;
     invariants = await o.invariants(confirm);
     const halfRps = Math.max(1, Math.round(max / 2));

@@ -45,10 +45,11 @@ async function prepareData(config: Config): Promise<DemoAccount> {
 function printSummary(config: Config, demo: DemoAccount): void {
   const grpcurl = existsSync(fromRoot('.tools', 'bin', 'grpcurl')) ? '.tools/bin/grpcurl' : 'grpcurl';
   const n = config.gateway.processes;
+  const premium = config.gateway.premiumProcesses;
   console.log(`
 tierbook is up
-  gRPC (nginx)   127.0.0.1:${config.nginxPort}
-  gateways       127.0.0.1:${config.gateway.basePort}-${config.gateway.basePort + n - 1} (${n} processes)
+  gRPC (nginx)   127.0.0.1:${config.nginxPort}${premium ? ` (every tier); premium accounts: 127.0.0.1:${config.nginxPremiumPort}` : ''}
+  gateways       127.0.0.1:${config.gateway.basePort}-${config.gateway.basePort + n - 1} (${n} processes${premium ? `, the first ${premium} premium-only` : ''})
   redis          ${config.redisUrl}
   postgres       ${config.databaseUrl}
   logs, data     ${stackDir()}

@@ -14,13 +14,15 @@ export interface NginxTls {
   upstreamName?: string;
 }
 
-export function listenBlock(listen: string, tls?: NginxTls): string {
+/** The server's `listen` lines: the main address, and the premium one when there is one. */
+export function listenBlock(listen: string | string[], tls?: NginxTls): string {
+  const addresses = [listen].flat();
   if (!tls) {
     return `        # gRPC is HTTP/2; here without TLS (h2c). See deploy/nginx/production.conf for TLS.
-        listen ${listen} http2;`;
+${addresses.map((a) => `        listen ${a} http2;`).join('\n')}`;
   }
   return `        # gRPC over HTTP/2 with TLS; clients must offer ALPN "h2" (every gRPC library does).
-        listen ${listen} ssl http2;
+${addresses.map((a) => `        listen ${a} ssl http2;`).join('\n')}
         # PEM certificate chain (server certificate first) and its key (TIERBOOK_TLS_*_FILE).
         ssl_certificate ${tls.certFile};
         ssl_certificate_key ${tls.keyFile};
@@ -33,11 +35,12 @@ export function listenBlock(listen: string, tls?: NginxTls): string {
 
 export function upstreamBlock(tls?: NginxTls): string {
   if (!tls?.upstreamTls) {
-    return `            # Forward gRPC over h2c to the gateway processes on this host's loopback.
-            grpc_pass grpc://tierbook_gateways;`;
+    return `            # Forward gRPC over h2c to the gateway processes on this host's loopback (the
+            # group the port maps to).
+            grpc_pass grpc://$tierbook_upstream;`;
   }
   return `            # Forward gRPC over TLS (grpcs) to gateways that serve TLS themselves.
-            grpc_pass grpcs://tierbook_gateways;
+            grpc_pass grpcs://$tierbook_upstream;
             # The gateways' certificate is checked against the chain nginx serves.
             grpc_ssl_trusted_certificate ${tls.certFile};
             grpc_ssl_verify on;

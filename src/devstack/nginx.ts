@@ -15,19 +15,39 @@ export interface NginxOptions {
   maxMessageBytes: number;
   /** Serve clients over TLS instead of h2c. */
   tls?: NginxTls;
+  /** Premium-only gateways (gateway-role.ts): their own port and upstream group. */
+  premium?: { port: number; upstreamPorts: number[] };
 }
 
-/** Fills in deploy/nginx/tierbook.conf.template for this run. */
-export function renderNginxConfig(opts: NginxOptions): string {
-  const servers = opts.upstreamPorts
+/** The template's upstream block, found by its name (it ends at the first line "    }"). */
+const UPSTREAM_BLOCK = /    upstream tierbook_gateways \{[\s\S]*?\n    \}\n/;
+
+const serverLines = (ports: number[]) =>
+  ports
     // max_fails=0: a gateway that restarts is never blacklisted; connect errors retry elsewhere.
     .map((p) => `        server 127.0.0.1:${p} max_fails=0;`)
     .join('\n');
-  return readFileSync(fromRoot('deploy', 'nginx', 'tierbook.conf.template'), 'utf8')
-    .replaceAll('{{LISTEN_BLOCK}}', listenBlock(`127.0.0.1:${opts.port}`, opts.tls))
+
+/** Fills in deploy/nginx/tierbook.conf.template for this run. */
+export function renderNginxConfig(opts: NginxOptions): string {
+  let template = readFileSync(fromRoot('deploy', 'nginx', 'tierbook.conf.template'), 'utf8');
+  const listens = [`127.0.0.1:${opts.port}`];
+  let route = '';
+  if (opts.premium) {
+    listens.push(`127.0.0.1:${opts.premium.port}`);
+    route = `        ${opts.premium.port} tierbook_premium;`;
+    // The premium group is the same upstream block (keepalive and all) with its own servers.
+    const block = UPSTREAM_BLOCK.exec(template)?.[0];
+    if (!block) throw new Error('deploy/nginx/tierbook.conf.template has no "upstream tierbook_gateways" block');
+    const premiumBlock = block.replace('tierbook_gateways', 'tierbook_premium').replace('{{UPSTREAM_SERVERS}}', serverLines(opts.premium.upstreamPorts));
+    template = template.replace(block, `${block}\n${premiumBlock}`);
+  }
+  return template
+    .replaceAll('{{PREMIUM_ROUTE}}', route)
+    .replaceAll('{{LISTEN_BLOCK}}', listenBlock(listens, opts.tls))
     .replaceAll('{{UPSTREAM_BLOCK}}', upstreamBlock(opts.tls))
     .replaceAll('{{PREFIX}}', opts.dir)
-    .replaceAll('{{UPSTREAM_SERVERS}}', servers)
+    .replaceAll('{{UPSTREAM_SERVERS}}', serverLines(opts.upstreamPorts))
     .replaceAll('{{MAX_BODY}}', String(opts.maxMessageBytes + 5));
 }
 
@@ -40,5 +60,6 @@ export async function startNginx(opts: NginxOptions): Promise<OwnedProcess> {
   execFileSync('nginx', ['-t', '-q', '-p', opts.dir, '-c', conf], { stdio: 'pipe' });
   const proc = launch({ name: `nginx:${opts.port}`, command: 'nginx', args: ['-p', opts.dir, '-c', conf], logFile: join(opts.dir, 'nginx.out') });
   await waitForPort(opts.port);
+  if (opts.premium) await waitForPort(opts.premium.port);
   return proc;
 }

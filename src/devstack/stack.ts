@@ -7,6 +7,7 @@ import { adopt, isAlive, waitForPort } from './process.js';
 import { startRedis } from './redis.js';
 import { startPostgres } from './postgres.js';
 import { startNginx } from './nginx.js';
+import { portsByRole } from '../server/gateway-role.js';
 
 /** What a running stack is made of, kept in <stack dir>/pids.json so `down` stops exactly it. */
 export interface StackState {
@@ -74,11 +75,12 @@ export async function startGatewayCluster(config: Config, state: StackState): Pr
 }
 
 export async function startProxy(config: Config, state: StackState): Promise<void> {
-  const ports = Array.from({ length: config.gateway.processes }, (_, i) => config.gateway.basePort + i);
+  const ports = portsByRole(config);
   const nginx = await startNginx({
     dir: join(stackDir(), 'nginx'),
     port: config.nginxPort,
-    upstreamPorts: ports,
+    upstreamPorts: ports.general,
+    ...(ports.premium.length > 0 ? { premium: { port: config.nginxPremiumPort, upstreamPorts: ports.premium } } : {}),
     maxMessageBytes: config.gateway.maxMessageBytes,
     // With certificates configured the gateways serve TLS, so nginx serves and proxies TLS too.
     ...(config.gateway.tls ? { tls: { ...config.gateway.tls, upstreamTls: true } } : {}),

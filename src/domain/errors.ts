@@ -31,6 +31,7 @@ export const Reasons = {
   // Authentication and authorization.
   MISSING_CREDENTIALS: Code.UNAUTHENTICATED,
   INVALID_API_KEY: Code.UNAUTHENTICATED,
+  PREMIUM_ENDPOINT_ONLY: Code.PERMISSION_DENIED,
   // Malformed or invalid requests.
   MALFORMED_REQUEST: Code.INVALID_ARGUMENT,
   INVALID_FIELD: Code.INVALID_ARGUMENT,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TierName } from '../domain/tiers.js';
 import type { Principal } from '../shared/accounts-store.js';
 import type { Config } from '../shared/config.js';
+import { checkEndpoint, type GatewayRole } from './gateway-role.js';
 import { PoolThrottle } from './pool-throttle.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -13,7 +14,10 @@ import { RateLimiter } from './rate-limiter.js';
  * its cluster-wide rate limit and its tier's default deadline.
  */
 export interface Admission {
-  /** Throws RESOURCE_EXHAUSTED / RATE_LIMITED when the account is over its tier's limit. */
+  /**
+   * Throws PERMISSION_DENIED when this process does not serve the account's tier, and
+   * RESOURCE_EXHAUSTED / RATE_LIMITED when the account is over its tier's limit.
+   */
   admit(principal: Principal, method: string): Promise<void>;
   /** The deadline, in ms from now, for a call of this tier whose client set none. */
   tierDeadlineMs(tier: TierName): number;
@@ -23,12 +27,14 @@ export interface Admission {
  * Builds the admission checks from config. Pass `admit` and `tierDeadlineMs` into the
  * server's UnaryDeps (gateway-process.ts).
  */
-export function createAdmission(deps: { config: Config; redis: Redis | Cluster; logger: Logger }): Admission {
+export function createAdmission(deps: { config: Config; redis: Redis | Cluster; logger: Logger; role?: GatewayRole }): Admission {
+  const role = deps.role ?? 'general';
   const limiter = new RateLimiter(deps.redis, deps.config.tiers, deps.logger.child({ module: 'rate-limit' }));
   const throttle = new PoolThrottle(deps.config.poolMaxRps);
   return {
-    // The local pool cap first: refusing there costs no Redis call.
+    // The endpoint and the local pool cap first: refusing there costs no Redis call.
     admit: async (principal) => {
+      checkEndpoint(role, principal.tier);
       throttle.take(principal.tier);
       await limiter.take(principal.accountId, principal.tier);
     },

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ApiError, toWireError } from '../domain/errors.js';
 import type { Principal } from '../shared/accounts-store.js';
 import type { Config } from '../shared/config.js';
+import { checkEndpoint, type GatewayRole } from './gateway-role.js';
 import { addReflection } from './reflection.js';
 import { apiServices, rawServiceDefinition } from './service-definitions.js';
 import { toServiceError } from './status.js';
@@ -17,6 +18,8 @@ export interface ServerDeps extends UnaryDeps {
   logger: Logger;
   /** Server-streaming methods by path; streaming methods not listed answer UNIMPLEMENTED. */
   streams?: Record<string, StreamHandler>;
+  /** Which accounts this process serves (gateway-role.ts); unary calls check it in `admit`. */
+  role?: GatewayRole;
 }
 
 export interface BuiltServer {
@@ -61,6 +64,7 @@ function streamCall(path: string, handler: StreamHandler | undefined, deps: Serv
     void (async () => {
       try {
         const principal = await deps.auth.authenticate(call.metadata);
+        checkEndpoint(deps.role ?? 'general', principal.tier);
         if (!handler) throw new ApiError('NOT_IMPLEMENTED', `${path} is not implemented yet`);
         handler(call, principal);
       } catch (err) {

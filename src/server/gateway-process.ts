@@ -10,6 +10,7 @@ import { serverCredentials } from './tls.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { apiServices } from './service-definitions.js';
 import { announceDrain } from './drain-notice.js';
+import { poolsOf, type GatewayRole } from './gateway-role.js';
 import { createExecutionStreams } from './execution-stream.js';
 import { loadInstrumentsFile } from '../workers/orders/index.js';
 
@@ -22,10 +23,11 @@ export interface RunningGateway {
 }
 
 /**
- * One gateway process: its connections, its two tier pools and its gRPC server, listening on
- * `port` (0 = any free port, for tests).
+ * One gateway process: its connections, its tier pools and its gRPC server, listening on
+ * `port` (0 = any free port, for tests). A premium-role process serves only premium accounts
+ * and runs only the premium pool (gateway-role.ts).
  */
-export async function startGateway(config: Config, logger: Logger, port: number, processName = 'gateway'): Promise<RunningGateway> {
+export async function startGateway(config: Config, logger: Logger, port: number, processName = 'gateway', role: GatewayRole = 'general'): Promise<RunningGateway> {
   const metrics = new GatewayMetrics({ processName, logger, callLogSample: config.callLogSample });
   // This connection carries only tiny commands (auth lookups, one rate-limit script per
   // call) from many concurrent calls: auto-pipelining sends them in one write per tick.
@@ -33,9 +35,9 @@ export async function startGateway(config: Config, logger: Logger, port: number,
   metrics.watchRedis(redis);
   const sql = createSql(config.databaseUrl, { max: 2, appName: 'tierbook-gateway' });
   const auth = new Authenticator({ redis, sql, cacheMs: config.gateway.authCacheMs, logger: logger.child({ module: 'auth' }) });
-  const pools = new TierPools(config);
+  const pools = new TierPools(config, undefined, poolsOf(role));
   metrics.watchPools(pools.pools, (pool) => pools.queueDepth(pool as 'premium' | 'shared'));
-  const admission = createAdmission({ config, redis, logger });
+  const admission = createAdmission({ config, redis, logger, role });
   const symbols = loadInstrumentsFile(config.orders.instrumentsFile).map((i) => i.symbol);
   const executions = createExecutionStreams({
     redisUrl: config.redisUrl,
@@ -44,7 +46,7 @@ export async function startGateway(config: Config, logger: Logger, port: number,
     maxSubscribers: config.gateway.maxStreams,
   });
   const streams = { '/tierbook.v1.OrderService/StreamExecutions': executions.handle };
-  const { server, health } = buildServer({ config, logger, auth, pools, streams, admit: admission.admit, tierDeadlineMs: admission.tierDeadlineMs, onDone: metrics.onDone });
+  const { server, health } = buildServer({ config, logger, role, auth, pools, streams, admit: admission.admit, tierDeadlineMs: admission.tierDeadlineMs, onDone: metrics.onDone });
   const detachMetrics = metrics.serveCluster();
 
   const bound = await new Promise<number>((resolve, reject) =>
@@ -52,7 +54,7 @@ export async function startGateway(config: Config, logger: Logger, port: number,
       err ? reject(err) : resolve(p),
     ),
   );
-  logger.info({ port: bound }, 'gateway listening');
+  logger.info({ port: bound, role }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -62,11 +64,15 @@ export async function startGateway(config: Config, logger: Logger, port: number,
       closing ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
         for (const svc of apiServices) health.setStatus(svc.typeName, 'NOT_SERVING');
-        // Stop accepting and tell every connection to send no more calls; give the proxy a
-        // moment to read that before the final GOAWAY (drain-notice.ts).
-        const notified = announceDrain(server);
-        logger.info({ connections: notified }, 'draining: stopped accepting, notified connections');
-        if (notified > 0) await new Promise((r) => setTimeout(r, Math.min(500, config.gateway.drainMs / 4)));
+        // Stop accepting; let nginx close its connections to us (PINGs, no GOAWAY, so no call
+        // it sends meanwhile is refused); only the connections still open after the quiet
+        // phase get the GOAWAY notice, and a moment to read it before the final GOAWAY
+        // (drain-notice.ts explains why).
+        const drain = await announceDrain(server, {
+          quietMs: Math.min(3_000, config.gateway.drainMs / 3),
+          noticeMs: Math.min(500, config.gateway.drainMs / 4),
+        });
+        logger.info(drain, 'draining: stopped accepting; connections closed by their peer during the quiet phase, the rest notified with GOAWAY');
         // Streams never end on their own: close them first so the drain can finish; clients
         // resume from their cursor on another gateway.
         await executions.close();

@@ -1,4 +1,6 @@
 import cluster from 'node:cluster';
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
@@ -8,6 +10,7 @@ import { startGateway } from './gateway-process.js';
 import { ClusterMetrics } from './metrics/cluster-metrics.js';
 import { processRegistry } from './metrics/process-metrics.js';
 import { registerSyncMetrics } from './metrics/sync-metrics.js';
+import { roleOf } from './gateway-role.js';
 import { superviseGateways } from './supervisor.js';
 
 /**
@@ -92,8 +95,19 @@ if (cluster.isPrimary) {
   });
 } else {
   const index = Number(process.env.TIERBOOK_GATEWAY_INDEX ?? '0');
-  const logger = createLogger(config, { role: 'gateway', index });
-  const gateway = await startGateway(config, logger, config.gateway.basePort + index, `gateway-${index}`);
+  const role = roleOf(config, index);
+  const logger = createLogger(config, { role: 'gateway', index, serves: role });
+  // With premium-only processes, the general ones yield the CPU to them when it is short.
+  // Set before the pools start: their threads inherit it (shared threads go lower still).
+  if (role === 'general' && config.gateway.premiumProcesses > 0 && config.gateway.generalNice > 0) {
+    try {
+      // Linux nice is per thread: every thread this process has so far (V8's helpers too).
+      for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), config.gateway.generalNice);
+    } catch (err) {
+      logger.warn({ err }, 'could not lower the gateway process priority');
+    }
+  }
+  const gateway = await startGateway(config, logger, config.gateway.basePort + index, `gateway-${index}`, role);
   process.send?.({ type: 'ready', index });
   const stop = () => void gateway.shutdown().then(() => process.exit(0));
   process.once('SIGTERM', stop);

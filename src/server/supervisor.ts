@@ -23,6 +23,13 @@ export interface Supervisor {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * A draining process gets this long beyond TIERBOOK_DRAIN_MS before SIGKILL: its drain
+ * first waits up to 3 s for the proxy to close its connections and 0.5 s after the GOAWAY
+ * notice (gateway-process.ts shutdown, drain-notice.ts), and closes its pools and
+ * connections after the calls drained.
+ */
+const DRAIN_GRACE_MS = 3_500 + 5_000;
 /** A process that lived this long before crashing starts its backoff from scratch. */
 const STABLE_MS = 30_000;
 
@@ -93,7 +100,7 @@ export async function superviseGateways(config: Config, logger: Logger, registry
   const stopWorker = (worker: Worker): Promise<void> =>
     new Promise((resolve) => {
       if (worker.isDead()) return resolve();
-      const kill = setTimeout(() => worker.process.kill('SIGKILL'), config.gateway.drainMs + 5_000);
+      const kill = setTimeout(() => worker.process.kill('SIGKILL'), config.gateway.drainMs + DRAIN_GRACE_MS);
       worker.once('exit', () => {
         clearTimeout(kill);
         resolve();

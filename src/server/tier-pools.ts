@@ -22,13 +22,15 @@ const QUEUE_FULL_RETRY_MS = 50;
  * threads in batches (call-batcher.ts).
  */
 export class TierPools {
-  readonly pools: Record<PoolName, Piscina>;
-  private readonly batchers: Record<PoolName, CallBatcher>;
-  private readonly limits: Record<PoolName, number>;
+  /** The pools this process runs (a premium-only gateway runs no shared threads). */
+  readonly pools: Partial<Record<PoolName, Piscina>> = {};
+  private readonly batchers: Partial<Record<PoolName, CallBatcher>> = {};
+  private readonly limits: Partial<Record<PoolName, number>> = {};
 
-  constructor(config: Config, workerFile: string = WORKER_FILE) {
-    const make = (name: PoolName, p: PoolConfig) =>
-      new Piscina({
+  constructor(config: Config, workerFile: string = WORKER_FILE, serve: readonly PoolName[] = ['premium', 'shared']) {
+    for (const name of serve) {
+      const p: PoolConfig = config.pools[name];
+      const pool = new Piscina({
         filename: workerFile,
         minThreads: p.threads,
         maxThreads: p.threads,
@@ -41,26 +43,24 @@ export class TierPools {
         idleTimeout: 60_000,
         workerData: { config, pool: name },
       });
-    this.pools = { premium: make('premium', config.pools.premium), shared: make('shared', config.pools.shared) };
-    const batcher = (name: PoolName, p: PoolConfig) =>
-      new CallBatcher((batch) => this.pools[name].run({ batch }) as Promise<CallResult[]>, p.threads * p.concurrency);
-    this.batchers = { premium: batcher('premium', config.pools.premium), shared: batcher('shared', config.pools.shared) };
-    this.limits = {
-      premium: config.pools.premium.threads * config.pools.premium.concurrency + config.pools.premium.queue,
-      shared: config.pools.shared.threads * config.pools.shared.concurrency + config.pools.shared.queue,
-    };
+      this.pools[name] = pool;
+      this.batchers[name] = new CallBatcher((batch) => pool.run({ batch }) as Promise<CallResult[]>, p.threads * p.concurrency);
+      this.limits[name] = p.threads * p.concurrency + p.queue;
+    }
   }
 
   /** Calls of a pool waiting beyond what its threads run at once: the queue depth. */
   queueDepth(pool: PoolName): number {
-    return this.batchers[pool].waiting;
+    return this.batchers[pool]?.waiting ?? 0;
   }
 
   /** Runs a call on its tier's pool; a full pool is RESOURCE_EXHAUSTED at once. */
   async run(task: CallTask, signal?: AbortSignal): Promise<CallResult> {
     const name = poolOf(task.tier);
     const batcher = this.batchers[name];
-    if (batcher.inFlight >= this.limits[name]) {
+    // Only a gateway serving the wrong tier gets here (gateway-role.ts refuses it earlier).
+    if (!batcher) throw new ApiError('PREMIUM_ENDPOINT_ONLY', `this gateway runs no ${name} pool`);
+    if (batcher.inFlight >= this.limits[name]!) {
       throw new ApiError('TIER_QUEUE_FULL', `the ${name} pool is at its queue bound; retry later`, {
         retry_delay_ms: String(QUEUE_FULL_RETRY_MS),
         pool: name,
@@ -79,6 +79,6 @@ export class TierPools {
   }
 
   async close(): Promise<void> {
-    await Promise.all(Object.values(this.pools).map((p) => p.close()));
+    await Promise.all(Object.values(this.pools).map((p) => p!.close()));
   }
 }

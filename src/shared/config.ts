@@ -131,6 +131,17 @@ export function loadConfig(env: Env = process.env) {
       /** Gateway process i (0-based) listens on basePort + i; nginx balances over them. */
       basePort: int(env, 'TIERBOOK_GATEWAY_BASE_PORT', 50061, 0, 65535),
       processes: int(env, 'TIERBOOK_GATEWAY_PROCESSES', cores, 1, 64),
+      /**
+       * How many of those processes (the first ones) serve only premium accounts, behind their
+       * own nginx port (TIERBOOK_NGINX_PREMIUM_PORT): a shared-tier flood then cannot take the
+       * event loops premium calls run on (docs/protection.md). 0 = every process serves all.
+       */
+      premiumProcesses: int(env, 'TIERBOOK_PREMIUM_GATEWAY_PROCESSES', 0, 0, 63),
+      /**
+       * OS priority (nice, 0..19) of the general processes when premium ones exist: on a host
+       * short of CPU the premium processes run first. Threads inherit it (pools set their own).
+       */
+      generalNice: int(env, 'TIERBOOK_GENERAL_GATEWAY_NICE', 5, 0, 19),
       /** Largest request or response, bytes; nginx's client_max_body_size matches it. */
       maxMessageBytes: int(env, 'TIERBOOK_MAX_MESSAGE_BYTES', 4 * 1024 * 1024, 1024),
       /** How long an API key -> account lookup is cached in each gateway process. */
@@ -163,6 +174,8 @@ export function loadConfig(env: Env = process.env) {
       BLACK: tierConfig(env, 'BLACK'),
     } satisfies Record<TierName, TierConfig>,
     nginxPort: int(env, 'TIERBOOK_NGINX_PORT', 50051, 1, 65535),
+    /** nginx's port for premium accounts, served by the premium-only gateway processes. */
+    nginxPremiumPort: int(env, 'TIERBOOK_NGINX_PREMIUM_PORT', 50052, 1, 65535),
     /** The primary's admin HTTP port (/metrics for the whole cluster, /healthz, /readyz). */
     adminPort: int(env, 'TIERBOOK_ADMIN_PORT', 9464, 0, 65535),
     adminHost: str(env, 'TIERBOOK_ADMIN_HOST', '127.0.0.1'),
@@ -219,6 +232,9 @@ export function loadConfig(env: Env = process.env) {
       maxBackoffMs: int(env, 'TIERBOOK_SYNC_MAX_BACKOFF_MS', 5_000, 10),
     },
   };
+  if (config.gateway.premiumProcesses >= config.gateway.processes) {
+    throw new Error(`TIERBOOK_PREMIUM_GATEWAY_PROCESSES must be less than TIERBOOK_GATEWAY_PROCESSES (some process must serve LITE and PRO), got ${config.gateway.premiumProcesses} of ${config.gateway.processes}`);
+  }
   if (config.sync.batchMin > config.sync.batchMax) {
     throw new Error(`TIERBOOK_SYNC_BATCH_MIN must not exceed TIERBOOK_SYNC_BATCH_MAX, got ${config.sync.batchMin} > ${config.sync.batchMax}`);
   }

@@ -25,3 +25,12 @@ test('values from the environment override the defaults', () => {
   assert.equal(c.pools.premium.queue, 7);
   assert.equal(c.gateway.processes, 3);
 });
+
+test('premium-only gateway processes leave at least one process for LITE and PRO', () => {
+  const c = loadConfig({ TIERBOOK_GATEWAY_PROCESSES: '3', TIERBOOK_PREMIUM_GATEWAY_PROCESSES: '1' });
+  assert.equal(c.gateway.premiumProcesses, 1);
+  assert.throws(
+    () => loadConfig({ TIERBOOK_GATEWAY_PROCESSES: '2', TIERBOOK_PREMIUM_GATEWAY_PROCESSES: '2' }),
+    /TIERBOOK_PREMIUM_GATEWAY_PROCESSES must be less than TIERBOOK_GATEWAY_PROCESSES/,
+  );
+});

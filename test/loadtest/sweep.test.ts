@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { StreamResult } from '../../loadtest/ghz-result.js';
 import type { Measured } from '../../loadtest/run-scenario.js';
 import { DEFAULT_SLAS } from '../../loadtest/sla.js';
-import { stepPasses } from '../../loadtest/sweep.js';
+import { confirmCandidates, stepPasses } from '../../loadtest/sweep.js';
 
 /**
  * The sweep's pass mark: a rate counts as sustained only if the seed SLAs hold, errors stay
@@ -35,5 +35,16 @@ describe('sweep step verdict', () => {
   });
   it('fails when more than 0.1 % of calls fail', () => {
     assert.equal(stepPasses([...DEFAULT_SLAS], measured(stream(10, 20, 1000, 11), 1000), 1000), false);
+  });
+});
+
+describe('sweep confirmation rates', () => {
+  it('tries the passing steps from the highest down, then lower rates by the factor', () => {
+    assert.deepEqual(confirmCandidates([500, 781, 625], 1.25), [781, 625, 500, 400]);
+    assert.deepEqual(confirmCandidates([1000], 2), [1000, 500, 250, 125]);
+  });
+  it('tries nothing when no step passed, and never repeats or reaches zero', () => {
+    assert.deepEqual(confirmCandidates([], 1.25), []);
+    assert.deepEqual(confirmCandidates([2, 2], 1.25), [2]);
   });
 });

@@ -38,9 +38,11 @@ export class GatewayMetrics {
   };
 
   /** Gauges of the pools, and the metric ports of their threads. */
-  watchPools(pools: Record<string, Piscina>, queueDepth?: (pool: string) => number): void {
-    registerPoolMetrics(this.registry, pools, queueDepth);
-    for (const p of Object.values(pools)) this.hub.attach(p);
+  watchPools(pools: Partial<Record<string, Piscina>>, queueDepth?: (pool: string) => number): void {
+    // Only the pools this process runs (a premium-only gateway has no shared pool).
+    const running = Object.fromEntries(Object.entries(pools).filter((e): e is [string, Piscina] => e[1] !== undefined));
+    registerPoolMetrics(this.registry, running, queueDepth);
+    for (const p of Object.values(running)) this.hub.attach(p);
   }
 
   /** Times the gateway's own Redis commands (auth lookups) as pool "gateway". */

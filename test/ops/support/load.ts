@@ -21,6 +21,8 @@ export interface LoadResult {
   failedIds: string[];
   /** When each failed call was sent and when it failed (epoch ms), in failedIds order. */
   failedTimes: { sent: number; failed: number }[];
+  /** Each failed call's status name and message (grpc-js `details`), in failedIds order. */
+  failedDetails: string[];
   /** Attempts that failed with UNAVAILABLE and were retried (not counted as failed calls). */
   retried: number;
   seconds: number;
@@ -75,7 +77,7 @@ export function startLoad(o: LoadOptions): { result: LoadResult; done: Promise<L
   const keys = o.apiKeys ?? [o.apiKey];
   const conns = o.connections ?? 4;
   const clients = Array.from({ length: conns * keys.length }, (_, i) => new TestClient(o.target, keys[i % keys.length]));
-  const r: LoadResult = { sent: 0, ok: 0, failed: 0, byStatus: {}, acked: new Map(), failedIds: [], failedTimes: [], retried: 0, seconds: 0 };
+  const r: LoadResult = { sent: 0, ok: 0, failed: 0, byStatus: {}, acked: new Map(), failedIds: [], failedTimes: [], failedDetails: [], retried: 0, seconds: 0 };
   return { result: r, done: run(o, clients, keys.length, r) };
 }
 
@@ -115,6 +117,7 @@ async function run(o: LoadOptions, clients: TestClient[], nKeys: number, r: Load
         r.failedIds.push(id);
         r.failedTimes.push({ sent: sentAt, failed: Date.now() });
         const name = status[e.code] ?? String(e.code);
+        r.failedDetails.push(`${name}: ${e.message}`);
         r.byStatus[name] = (r.byStatus[name] ?? 0) + 1;
       }
     }
