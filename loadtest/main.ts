@@ -8,7 +8,7 @@ import { startBaseline } from './baseline-process.js';
 import { findGhz } from './ghz-process.js';
 import { checkInvariants } from './invariants.js';
 import { describeMachine, parseDurationSec } from './machine.js';
-import { writeReport, type InvariantCheck, type RunReport, type StreamRun } from './report.js';
+import { writeReport, type InvariantCheck, type RunBase, type RunReport, type StreamRun } from './report.js';
 import { measure, measureBaseline, type Measured, type RunContext } from './run-scenario.js';
 import { listScenarios, loadInstruments, loadScenario, type Scenario } from './scenario.js';
 import { DEFAULT_SLAS, judge, parseSlaRules, type SlaRule } from './sla.js';
@@ -121,7 +121,7 @@ async function main(): Promise<number> {
         baselines.push({ label: 'baseline-nginx', host: behind.host });
       }
     }
-    const base: Omit<RunReport, 'streams' | 'tiers' | 'baseline' | 'ratio' | 'verdicts' | 'invariants' | 'settings'> = {
+    const base: RunBase = {
       scenario: scenario.name,
       description: scenario.description,
       startedAt: new Date().toISOString(),
@@ -154,7 +154,7 @@ async function plainRun(
   scenario: Scenario,
   target: string,
   baselineTargets: BaselineTarget[],
-  base: Omit<RunReport, 'streams' | 'tiers' | 'baseline' | 'ratio' | 'verdicts' | 'invariants' | 'settings'>,
+  base: RunBase,
   rules: SlaRule[],
   rps: number,
   durationSec: number,

@@ -62,6 +62,9 @@ export interface RunReport {
   sweep?: { steps: SweepStep[]; maxSustainedRps: number | null; stepMaxRps?: number | null };
 }
 
+/** What a run knows before it measures: the report without its results. */
+export type RunBase = Omit<RunReport, 'streams' | 'tiers' | 'baseline' | 'ratio' | 'verdicts' | 'invariants' | 'settings'>;
+
 const TIER_COLOR: Record<string, string> = { premium: '#6a3d9a', shared: '#1f78b4', baseline: '#999999' };
 const BASELINE_GREYS = ['#bdbdbd', '#737373', '#525252'];
 const PALETTE = ['#1f78b4', '#6a3d9a', '#33a02c', '#ff7f00', '#e31a1c', '#b15928', '#a6cee3', '#999999'];

@@ -1,4 +1,4 @@
-import type { InvariantCheck, RunReport, StreamRun, SweepStep } from './report.js';
+import type { InvariantCheck, RunBase, RunReport, StreamRun, SweepStep } from './report.js';
 import { measure, measureBaseline, type Measured, type RunContext } from './run-scenario.js';
 import type { Scenario } from './scenario.js';
 import { errorRate, judge, type SlaRule } from './sla.js';
@@ -73,7 +73,7 @@ export async function sweep(
   scenario: Scenario,
   target: string,
   baselineTargets: BaselineTarget[],
-  base: Omit<RunReport, 'streams' | 'tiers' | 'baseline' | 'ratio' | 'verdicts' | 'invariants' | 'settings'>,
+  base: RunBase,
   rules: SlaRule[],
   o: SweepOptions,
 ): Promise<RunReport> {
