@@ -15,7 +15,7 @@ export interface NginxOptions {
   maxMessageBytes: number;
   /** Serve clients over TLS instead of h2c. */
   tls?: NginxTls;
-  /** Premium-only gateways (gateway-role.ts): their own port and upstream group. */
+  /** Premium-only gateways (src/shared/gateway-layout.ts): their own port and upstream group. */
   premium?: { port: number; upstreamPorts: number[] };
 }
 

@@ -7,7 +7,7 @@ import { adopt, isAlive, waitForPort } from './process.js';
 import { startRedis } from './redis.js';
 import { startPostgres } from './postgres.js';
 import { startNginx } from './nginx.js';
-import { portsByRole } from '../server/gateway-role.js';
+import { portsByRole } from '../shared/gateway-layout.js';
 
 /** What a running stack is made of, kept in <stack dir>/pids.json so `down` stops exactly it. */
 export interface StackState {

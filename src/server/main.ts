@@ -10,7 +10,7 @@ import { startGateway } from './gateway-process.js';
 import { ClusterMetrics } from './metrics/cluster-metrics.js';
 import { processRegistry } from './metrics/process-metrics.js';
 import { registerSyncMetrics } from './metrics/sync-metrics.js';
-import { roleOf } from './gateway-role.js';
+import { roleOf } from '../shared/gateway-layout.js';
 import { superviseGateways } from './supervisor.js';
 
 /**

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/shared/config.js';
+import { portsByRole, roleOf } from '../../src/shared/gateway-layout.js';
 
 test('defaults are filled in and the config is frozen', () => {
   const c = loadConfig({});
@@ -29,6 +30,10 @@ test('values from the environment override the defaults', () => {
 test('premium-only gateway processes leave at least one process for LITE and PRO', () => {
   const c = loadConfig({ TIERBOOK_GATEWAY_PROCESSES: '3', TIERBOOK_PREMIUM_GATEWAY_PROCESSES: '1' });
   assert.equal(c.gateway.premiumProcesses, 1);
+  // The first process is premium-only; nginx gets its port in the premium group, the rest in the main one.
+  assert.deepEqual([0, 1, 2].map((i) => roleOf(c, i)), ['premium', 'general', 'general']);
+  assert.deepEqual(portsByRole(c), { premium: [50061], general: [50062, 50063] });
+  assert.deepEqual(portsByRole(loadConfig({ TIERBOOK_GATEWAY_PROCESSES: '2' })), { premium: [], general: [50061, 50062] });
   assert.throws(
     () => loadConfig({ TIERBOOK_GATEWAY_PROCESSES: '2', TIERBOOK_PREMIUM_GATEWAY_PROCESSES: '2' }),
     /TIERBOOK_PREMIUM_GATEWAY_PROCESSES must be less than TIERBOOK_GATEWAY_PROCESSES/,
