@@ -3,7 +3,8 @@
  * free ports; nothing of .stack is touched) under steady order traffic for `--minutes`
  * (10 by default), sampling every gateway process's RSS and heap. Buyers and sellers trade
  * at one price, so books stay small while matching, fills and the sync all run. Prints one
- * line per sample and a verdict: RSS after warm-up vs at the end, and after a idle pause.
+ * line per sample and a verdict: RSS and V8 heap in use after warm-up vs at the end, and after
+ * an idle pause.
  *
  *   node dist/bench/soak.js [--minutes 10] [--concurrency 16] [--processes 2] [--sample-seconds 30]
  */
@@ -13,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderType, Side, TimeInForce } from '../src/gen/tierbook/v1/types_pb.js';
 import { startOpsCluster } from '../test/ops/support/cluster.js';
 import { startLoad } from '../test/ops/support/load.js';
+import { parseSamples } from '../test/ops/support/prom-text.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,19 +61,23 @@ try {
     keepAcked: false,
   });
   const started = Date.now();
-  const samples: { t: number; rss: number[] }[] = [];
+  const samples: { t: number; rss: number[]; heap: number[] }[] = [];
   let lastSent = 0;
   console.log(`soak: ${minutes} min, ${args.concurrency} concurrent calls, ${args.processes} gateway processes; RSS in MiB`);
   const sample = async (label: string) => {
     const { gateways } = await cluster.readiness();
     const rss = gateways.map((g) => rssMiB(g.pid!));
     const primary = rssMiB(cluster.primaryPid);
+    // V8 heap in use per gateway process (its main thread), from the cluster's /metrics: RSS
+    // alone cannot tell a leak from the heap growing into the room V8 gives it.
+    const used = parseSamples(await cluster.metricsText()).filter((x) => x.name === 'nodejs_heap_size_used_bytes');
+    const heap = gateways.map((g) => (used.find((x) => x.labels.process === `gateway-${g.index}`)?.value ?? NaN) / 2 ** 20);
     const r = load.result;
     const t = (Date.now() - started) / 1000;
     console.log(`${label.padEnd(6)} t=${t.toFixed(0).padStart(4)}s calls=${r.sent} (+${r.sent - lastSent}) failed=${r.failed} ` +
-      `gateways=[${rss.map((v) => v.toFixed(1)).join(', ')}] primary=${primary.toFixed(1)}`);
+      `gateways=[${rss.map((v) => v.toFixed(1)).join(', ')}] heap=[${heap.map((v) => v.toFixed(1)).join(', ')}] primary=${primary.toFixed(1)}`);
     lastSent = r.sent;
-    samples.push({ t, rss });
+    samples.push({ t, rss, heap });
   };
   let finished = false;
   void load.done.then(() => (finished = true));
@@ -88,7 +94,8 @@ try {
   const endLoad = samples.at(-2) ?? samples.at(-1)!;
   endLoad.rss.forEach((v, i) => {
     const growth = v - warm.rss[i]!;
-    console.log(`gateway-${i}: RSS after warm-up ${warm.rss[i]!.toFixed(1)} MiB, at end of load ${v.toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)}), idle ${samples.at(-1)!.rss[i]!.toFixed(1)} MiB`);
+    console.log(`gateway-${i}: RSS after warm-up ${warm.rss[i]!.toFixed(1)} MiB, at end of load ${v.toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)}), idle ${samples.at(-1)!.rss[i]!.toFixed(1)} MiB; ` +
+      `heap in use after warm-up ${warm.heap[i]!.toFixed(1)} MiB, at end of load ${endLoad.heap[i]!.toFixed(1)} MiB, idle ${samples.at(-1)!.heap[i]!.toFixed(1)} MiB`);
   });
 } finally {
   await cluster.stop();
