@@ -44,6 +44,11 @@ function instrumentFor(ctx: RunContext, st: StreamSpec): Instrument {
   return ctx.instruments[(st.symbol ?? 0) % ctx.instruments.length]!;
 }
 
+/** The ghz settings every process of a run shares: where, how fast, how long, how wide. */
+function ghzSettings(ctx: RunContext, host: string, rps: number, durationSec: number, output: string) {
+  return { host, rps, durationSec, connections: ctx.connections, concurrency: ctx.concurrency, output };
+}
+
 /** Runs all of `scenario`'s streams at `totalRps` against `host`; `tag` keeps file names apart. */
 export async function measure(ctx: RunContext, scenario: Scenario, host: string, totalRps: number, durationSec: number, tag: string): Promise<Measured> {
   const ghzDir = join(ctx.dir, 'ghz');
@@ -54,12 +59,7 @@ export async function measure(ctx: RunContext, scenario: Scenario, host: string,
     const rps = streamRps(st, totalRps);
     const output = join(ghzDir, `${tag}-${st.name}.json`);
     const config = resolveGhzConfig(ctx.root, st, runId, instrumentFor(ctx, st), {
-      host,
-      rps,
-      durationSec,
-      connections: ctx.connections,
-      concurrency: ctx.concurrency,
-      output,
+      ...ghzSettings(ctx, host, rps, durationSec, output),
       apiKey: st.account ? ctx.apiKeys.get(st.account) : undefined,
     });
     const configFile = join(ghzDir, `${tag}-${st.name}.config.json`);
@@ -98,14 +98,7 @@ export async function measureBaseline(ctx: RunContext, scenario: Scenario, host:
   const ghzDir = join(ctx.dir, 'ghz');
   mkdirSync(ghzDir, { recursive: true });
   const output = join(ghzDir, `${label}.json`);
-  const config = resolveGhzConfig(ctx.root, st, `${ctx.runId}-bl`, instrumentFor(ctx, model), {
-    host,
-    rps,
-    durationSec,
-    connections: ctx.connections,
-    concurrency: ctx.concurrency,
-    output,
-  });
+  const config = resolveGhzConfig(ctx.root, st, `${ctx.runId}-bl`, instrumentFor(ctx, model), ghzSettings(ctx, host, rps, durationSec, output));
   const report = await withProgress(`${label} at ${rps || 'max'} calls/s`, durationSec, runGhz(ctx.ghz, join(ghzDir, `${label}.config.json`), config, durationSec));
   return { name: label, tier: 'baseline', rps, result: summarise(report) };
 }
