@@ -110,6 +110,11 @@ describe('rebuild after Redis loss', () => {
     await assert.rejects(flow.engine.place(withCoid.account_id, { ...input, qty: input.qty + 1n }), (e: unknown) => e instanceof ApiError && e.reason === 'DUPLICATE_CLIENT_ORDER_ID');
 
     await flow.run(AFTERWARDS);
+    // Only the flow's own refusals, and as many as in the uninterrupted run: the rebuilt
+    // engine refused nothing the lost one would have accepted.
+    assert.deepEqual(flow.unexpectedRefusals(), {}, 'no call failed for another reason');
+    assert.deepEqual(refFlow.unexpectedRefusals(), {});
+    assert.deepEqual(Object.fromEntries(flow.refusals), Object.fromEntries(refFlow.refusals), 'the same refusals as without the loss');
     assert.deepEqual(await snapshotBooks(redis, SYMBOLS), await snapshotBooks(reference, SYMBOLS), 'same end state as the uninterrupted run');
     await eventually('the sync caught up after the rebuild', drained);
     assert.deepEqual(await pgPositions(sql), await redisPositions(redis), 'Postgres equals Redis after trading on');
