@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import postgres from 'postgres';
@@ -120,5 +121,25 @@ describe('rebuild after Redis loss', () => {
     assert.deepEqual(await pgPositions(sql), await redisPositions(redis), 'Postgres equals Redis after trading on');
     const sums = await sql`SELECT symbol, sum(quantity)::text AS q FROM positions GROUP BY symbol`;
     for (const r of sums) assert.equal(r.q, '0');
+  });
+
+  it('the tierbook CLI refuses to rebuild over live books, and rebuilds a Redis that lost them', { timeout: 60_000 }, async () => {
+    await eventually('the sync caught up', drained);
+    const books = await snapshotBooks(redis, SYMBOLS);
+    const [r, , pg] = servers as [TestServer, TestServer, TestServer];
+    const env = { ...process.env, TIERBOOK_REDIS_URL: r.url, TIERBOOK_DATABASE_URL: pg.url, TIERBOOK_LOG_LEVEL: 'silent' };
+    const cli = (...args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [fromRoot('dist', 'src', 'cli', 'tierbook.js'), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+    });
+    const refused = await cli('rebuild');
+    assert.equal(refused.code, 1, refused.out);
+    assert.match(refused.out, /Redis still holds order books.*--force/);
+    assert.deepEqual(await snapshotBooks(redis, SYMBOLS), books, 'the refusal changed nothing');
+    await redis.flushall();
+    const rebuilt = await cli('rebuild');
+    assert.equal(rebuilt.code, 0, rebuilt.out);
+    assert.match(rebuilt.out, /rebuild: \d+ books, \d+ orders \(\d+ working\), \d+ positions/);
+    assert.deepEqual(await snapshotBooks(redis, SYMBOLS), books, 'the CLI restored the books');
   });
 });
