@@ -3,7 +3,8 @@
  * (SIGHUP) fails no call, and nginx closes every connection to a draining process itself (no
  * GOAWAY needed, drain-notice.ts); a gateway process killed with SIGKILL fails only the calls
  * in flight on it, with UNAVAILABLE (or INTERNAL for a call cut between the two writes of its
- * answer, see that test), is restarted, and loses no acknowledged order; SIGTERM drains and
+ * answer, see that test), is restarted, and loses no acknowledged order; a primary killed with
+ * SIGKILL takes its gateways with it and a restart loses no acknowledged order; SIGTERM drains and
  * lets the sync commit every acknowledged order (under load) before the primary exits. Each run prints its figures (calls sent, failed, by status, drains).
  */
 import { after, before, test } from 'node:test';
@@ -13,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetOrderRequestSchema, GetOrderResponseSchema, OrderService, PlaceOrderRequestSchema, PlaceOrderResponseSchema } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { TestClient } from '../support/grpc-client.js';
+import { isAlive } from '../../src/devstack/process.js';
 import { startOpsCluster, waitFor, type OpsCluster } from './support/cluster.js';
 import { driveLoad, restingOrder, startLoad, summary } from './support/load.js';
 import { parseSamples, total } from './support/prom-text.js';
@@ -173,6 +175,41 @@ test('kill -9 of a gateway process under load: only its in-flight calls fail, wi
     const [row] = await cluster.sql<{ n: string }[]>`SELECT count(*) AS n FROM orders WHERE account_id = ${acct.accountId}`;
     return Number(row!.n) === r.acked.size;
   }, 30_000);
+});
+
+test('kill -9 of the primary (supervisor and sync thread inside) under load: its gateways exit, a restart serves again, and every acknowledged order reaches Postgres', async () => {
+  const acct = await cluster.createAccount('ELITE');
+  const gateways = (await cluster.readiness()).gateways.map((g) => g.pid!);
+  const primary = cluster.primaryPid;
+  let killed = false;
+  const stopWhen = new Promise<void>((resolve) => {
+    void (async () => {
+      await sleep(1_500);
+      process.kill(primary, 'SIGKILL');
+      killed = true;
+      await sleep(300);
+      resolve();
+    })();
+  });
+  const r = await driveLoad({ target: cluster.target, apiKey: acct.apiKey, concurrency: CONCURRENCY, durationMs: 60_000, maxCalls: 500_000, prefix: 'primary', stopWhen });
+  console.log(summary('kill -9 primary', r));
+  assert.ok(killed && r.ok > 200, `enough load before the kill: ${r.ok}`);
+  // Orphaned gateway processes do not linger serving without a supervisor or sync.
+  await waitFor('the gateways exited with their primary', async () => gateways.every((pid) => !isAlive(pid)), 15_000);
+  await cluster.restart();
+  const ready = await cluster.readiness();
+  assert.ok(ready.ready && ready.sync === 'running', JSON.stringify(ready));
+  assert.ok(ready.gateways.every((g) => !gateways.includes(g.pid!)), 'new gateway processes');
+  // The new sync thread (same consumer name) re-reads what the killed one had in hand.
+  await waitFor('postgres has every acknowledged order', async () => {
+    const [row] = await cluster.sql<{ n: string }[]>`SELECT count(*) AS n FROM orders WHERE account_id = ${acct.accountId} AND order_id IN ${cluster.sql([...r.acked.values()])}`;
+    return Number(row!.n) === r.acked.size;
+  }, 30_000);
+  // And the restarted cluster serves: an order placed now is acknowledged.
+  const client = new TestClient(cluster.target, acct.apiKey);
+  const res = await client.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, restingOrder('after-primary-restart', 1));
+  client.close();
+  assert.ok(res.order?.orderId);
 });
 
 /** Loop k trades for account k % 2, buying and selling in turn at one price: fills, bounded positions. */
