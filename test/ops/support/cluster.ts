@@ -56,7 +56,7 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 /** n consecutive free loopback ports (gateway i listens on base + i). */
-async function consecutivePorts(n: number): Promise<number> {
+export async function consecutivePorts(n: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
     let ok = true;
