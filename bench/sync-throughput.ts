@@ -25,7 +25,7 @@ import { loadConfig } from '../src/shared/config.js';
 import { startSyncThread } from '../src/sync/index.js';
 import { migrate } from '../src/sync/migrate.js';
 import { startTestRedis } from '../test/support/servers.js';
-import { EventProducer } from '../test/sync/support/event-producer.js';
+import { EventProducer } from './event-producer.js';
 import { OrderFlow } from '../test/sync/support/order-flow.js';
 import { fromRoot } from '../src/shared/paths.js';
 import { loadInstrumentsFile, publishInstruments } from '../src/workers/orders/index.js';

@@ -22,4 +22,8 @@ fi
 echo "[test] node --test"
 mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 # Each test file starts its own servers on free ports, so files may run side by side.
-node --test --test-concurrency=2 "${files[@]}"
+# A test that hangs (a stream nobody ends, a server that never answers) fails after 3
+# minutes instead of holding CI forever; the few longer tests set their own timeout.
+# Under CI=true a test whose tool (Go, ghz) is missing fails instead of skipping
+# (test/support/required-tool.ts).
+node --test --test-concurrency=2 --test-timeout=180000 "${files[@]}"

@@ -82,6 +82,8 @@ class Subscriber {
 export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStreams {
   const log = deps.logger.child({ module: 'execution-stream' });
   const subscribers = new Set<Subscriber>();
+  /** Streams holding a slot of `maxSubscribers`: live ones and those still starting. */
+  let admitted = 0;
   const reader: Redis = createBlockingRedis(deps.redisUrl);
   const pool: Pool<Redis> = createPool({
     create: async () => createBlockingRedis(deps.redisUrl),
@@ -122,7 +124,10 @@ export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStre
     started ??= (async () => {
       for (const s of deps.symbols()) await snapshot(s, reader);
       void loop();
-    })();
+    })().catch((err: unknown) => {
+      started = undefined; // a failed start (Redis down) is retried by the next stream
+      throw err;
+    });
     return started;
   }
 
@@ -162,20 +167,37 @@ export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStre
     if (req.cursor !== '' && !from) {
       return fail(call, new ApiError('INVALID_FIELD', 'cursor: not a cursor from StreamExecutions', { field: 'cursor' }));
     }
-    if (subscribers.size >= deps.maxSubscribers) {
+    // Admission is one synchronous step: the slot is taken before the first await, so
+    // streams opened at once cannot all pass the check while the reader starts. The slot
+    // is given back exactly once, whichever way the stream ends (or fails to start).
+    if (admitted >= deps.maxSubscribers) {
       return fail(call, new ApiError('TOO_MANY_STREAMS', `this gateway already serves ${deps.maxSubscribers} execution streams; retry later`));
     }
-    await start();
-    // Books missing from an older cursor start at the live head.
-    const sub = new Subscriber(accountId, call, { ...heads, ...(from ?? {}) }, (s) => {
-      drop(s);
-      fail(s.call, new ApiError('STREAM_TOO_SLOW', 'the stream fell too far behind; resume from the last cursor'));
-    });
-    subscribers.add(sub);
-    const end = () => drop(sub);
+    admitted += 1;
+    let sub: Subscriber | undefined;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      admitted -= 1;
+      if (sub) drop(sub);
+    };
     call.on('cancelled', end);
     call.on('close', end);
     call.on('error', end);
+    try {
+      await start();
+    } catch (err) {
+      end();
+      throw err;
+    }
+    if (ended) return; // the client left while the reader started
+    // Books missing from an older cursor start at the live head.
+    sub = new Subscriber(accountId, call, { ...heads, ...(from ?? {}) }, (s) => {
+      end();
+      fail(s.call, new ApiError('STREAM_TOO_SLOW', 'the stream fell too far behind; resume from the last cursor'));
+    });
+    subscribers.add(sub);
     if (from) await catchUp(sub, from);
     sub.goLive();
   }

@@ -60,6 +60,12 @@ export class TierPools {
     const batcher = this.batchers[name];
     // Only a gateway serving the wrong tier gets here (gateway-role.ts refuses it earlier).
     if (!batcher) throw new ApiError('PREMIUM_ENDPOINT_ONLY', `this gateway runs no ${name} pool`);
+    // A client that cancelled while the call waited in authentication or admission is gone
+    // before the call reaches a pool: its 'abort' event has already fired, so the listener
+    // below would never raise the flag. Drop the call here instead of running it.
+    if (signal?.aborted) {
+      throw new ApiError('CALL_CANCELLED', 'the client cancelled the call before it could run; it was not executed');
+    }
     if (batcher.inFlight >= this.limits[name]!) {
       throw new ApiError('TIER_QUEUE_FULL', `the ${name} pool is at its queue bound; retry later`, {
         retry_delay_ms: String(QUEUE_FULL_RETRY_MS),

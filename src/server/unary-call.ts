@@ -69,7 +69,9 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
         }
       } catch (err) {
         if (abort.signal.aborted) {
-          finish(1); // the client is gone; there is nobody to answer
+          // The client is gone; there is nobody to answer. The reason (CALL_CANCELLED when the
+          // call was dropped before it ran) still reaches the metrics and the call log.
+          finish(1, err instanceof ApiError ? err.reason : undefined);
           return;
         }
         if (!(err instanceof ApiError)) deps.logger.error({ err, method, requestId }, 'call failed');

@@ -14,7 +14,7 @@ import {
 } from '../../src/gen/tierbook/v1/analytics_service_pb.js';
 import { OrderService, PlaceOrderRequestSchema, PlaceOrderResponseSchema } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { Liquidity, OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
-import { startSyncThread, type SyncThread } from '../../src/sync/index.js';
+import { accountVersionKey, startSyncThread, type SyncThread } from '../../src/sync/index.js';
 import { expectError, TestClient } from '../support/grpc-client.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { writeInstruments } from './support/harness.js';
@@ -124,10 +124,17 @@ describe('freshness', () => {
   test('after a fill, a warm portfolio cache reflects it within the sync lag, not after the TTL', async () => {
     assert.equal((await portfolio(alice)).positions[0]!.quantityLots, 6n); // warm (PRO TTL: 300 s)
     await place(bob, Side.SELL, 1001n, 2n);
+    const version = async () => Number((await stack.redis.get(accountVersionKey(aliceId))) ?? 0);
+    const before = await version();
     const t0 = Date.now();
     await place(alice, Side.BUY, 1001n, 2n); // F6
-    const fresh = await eventually('the new fill in the portfolio', () => portfolio(alice), (r) => r.positions[0]!.quantityLots === 8n, 5_000);
+    // The sync commits F6, acknowledges it, then bumps alice's account version: from that
+    // moment on, the very first read must show the fill (a cache that waited for its TTL
+    // would still answer 6 here).
+    await eventually('the sync committed F6', version, (v) => v > before, 10_000);
     const lagMs = Date.now() - t0;
+    const fresh = await portfolio(alice);
+    assert.equal(fresh.positions[0]!.quantityLots, 8n, `the first read after the commit (${lagMs} ms after the fill)`);
     assert.equal(fresh.positions[0]!.averagePriceTicks, '1000.375'); // 8003 / 8
     assert.ok(lagMs < 5_000, `visible after ${lagMs} ms`);
   });

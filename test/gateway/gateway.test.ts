@@ -12,6 +12,7 @@ import {
 import { OrderStatus, OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
 import { startTestStack, type TestAccount, type TestStack } from '../support/stack.js';
 import { expectError, TestClient } from '../support/grpc-client.js';
+import { metricValue } from '../support/rpc-count.js';
 
 /** The walking skeleton's promises, checked through real nginx in front of a real gateway. */
 describe('gateway through nginx', () => {
@@ -64,12 +65,12 @@ describe('gateway through nginx', () => {
     const c = new TestClient(stack.target, acct.apiKey);
     const res = await health(c);
     assert.equal(res.status, HealthCheckResponse_ServingStatus.SERVING);
-    // A method that needs the principal succeeds past authentication (any status but UNAUTHENTICATED).
-    const err = await c
-      .unary(OrderService, 'GetOrder', GetOrderRequestSchema, GetOrderResponseSchema, { orderId: 'AAPL-nope' })
-      .then(() => undefined, (e: unknown) => e as { code: number });
+    // A method that needs the principal gets past authentication to the worker, which
+    // answers precisely: there is no such order.
+    const err = await expectError(c.unary(OrderService, 'GetOrder', GetOrderRequestSchema, GetOrderResponseSchema, { orderId: 'AAPL-nope' }));
     c.close();
-    assert.notEqual(err?.code, status.UNAUTHENTICATED);
+    assert.notEqual(err.code, status.UNAUTHENTICATED);
+    assert.equal(err.code, status.NOT_FOUND, `${err.code} ${err.reason} ${err.message}`);
     assert.ok((await stack.redis.keys('auth:*')).length >= 1, 'the key was put back into Redis');
   });
 
@@ -123,6 +124,9 @@ describe('gateway through nginx', () => {
   test('the premium and shared tiers are both served (each by its own pool)', async () => {
     const lite = await stack.createAccount('LITE');
     const c = new TestClient(stack.target, lite.apiKey);
+    // Calls each pool's threads ran, from the threads' own metrics.
+    const ran = (pool: string) => metricValue(stack.gateway, 'tierbook_worker_task_seconds_count', { pool, method: 'PlaceOrder', result: 'ok' });
+    const before = { premium: await ran('premium'), shared: await ran('shared') };
     const placed = await c.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, {
       symbol: 'AAPL',
       side: Side.SELL,
@@ -133,5 +137,17 @@ describe('gateway through nginx', () => {
     });
     c.close();
     assert.equal(placed.order?.status, OrderStatus.NEW);
+    assert.deepEqual({ premium: await ran('premium') - before.premium, shared: await ran('shared') - before.shared }, { premium: 0, shared: 1 }, 'LITE ran on the shared pool');
+    const mid = { premium: await ran('premium'), shared: await ran('shared') };
+    const premiumPlaced = await client.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, {
+      symbol: 'AAPL',
+      side: Side.SELL,
+      type: OrderType.LIMIT,
+      priceTicks: 2_000_000n,
+      quantityLots: 2n,
+      clientOrderId: 'elite-pool-1',
+    });
+    assert.equal(premiumPlaced.order?.status, OrderStatus.NEW);
+    assert.deepEqual({ premium: await ran('premium') - mid.premium, shared: await ran('shared') - mid.shared }, { premium: 1, shared: 0 }, 'ELITE ran on the premium pool');
   });
 });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, chmodSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, chmodSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -8,6 +8,23 @@ import { fromRoot } from '../../src/shared/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { isAlive } from '../../src/devstack/process.js';
 import { run, tool } from '../support/tools.js';
+
+/** Live node processes whose parent is `pid` (Linux /proc): the primary's forked gateways. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state, ppid, ...
+      const [, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('node')) out.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
 
 /**
  * The one-command stack, exactly as a newcomer runs it (the built CLI), on free ports and a
@@ -68,9 +85,14 @@ describe('stack up / status / down', () => {
     const pids = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as Record<string, number>;
     assert.deepEqual(Object.keys(pids).sort(), ['gateway', 'nginx', 'postgres', 'redis']);
     for (const pid of Object.values(pids)) assert.ok(isAlive(pid));
+    // The cluster primary forks the gateway processes itself: they are not in pids.json, and
+    // must go too.
+    const forked = childrenOf(pids.gateway!);
+    assert.equal(forked.length, 1, `one forked gateway process (TIERBOOK_GATEWAY_PROCESSES=1): ${forked.join(', ')}`);
     const down = await cli('down');
     assert.equal(down.code, 0, down.out);
     for (const [name, pid] of Object.entries(pids)) assert.equal(isAlive(pid), false, `${name} (${pid}) still alive`);
+    for (const pid of forked) assert.equal(isAlive(pid), false, `forked gateway ${pid} still alive`);
     const status = await cli('status');
     assert.match(status.out, /not running/);
   });

@@ -1,6 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestStack, type TestAccount, type TestStack } from '../support/stack.js';
+import { pino } from 'pino';
+import { GetOrderRequestSchema, GetOrderResponseSchema, OrderService } from '../../src/gen/tierbook/v1/order_service_pb.js';
+import { startSyncThread } from '../../src/sync/index.js';
+import { TestClient } from '../support/grpc-client.js';
 import { run, tool } from '../support/tools.js';
 
 /**
@@ -54,11 +58,40 @@ describe('grpcurl and ghz via reflection', () => {
     const report = JSON.parse(r.stdout) as { count: number; statusCodeDistribution: Record<string, number> };
     assert.equal(report.count, 300);
     assert.deepEqual(report.statusCodeDistribution, { OK: 300 });
-    // Every acknowledged order exists: the first and the last one of the run.
+    // Every acknowledged order exists: the first and the last one of the run, by grpcurl...
     for (const coid of ['ghz-0', 'ghz-299']) {
       const get = await run(tool('grpcurl'), ['-plaintext', '-H', `authorization: Bearer ${acct.apiKey}`, '-d', JSON.stringify({ client_order_id: coid }), stack.target, 'tierbook.v1.OrderService/GetOrder']);
       assert.equal(get.code, 0, `${coid}: ${get.stderr}`);
       assert.equal((JSON.parse(get.stdout) as { order: { clientOrderId: string } }).order.clientOrderId, coid);
+    }
+    // ...and all 300, each once, through the API (Redis)...
+    const client = new TestClient(stack.target, acct.apiKey);
+    const ids = new Map<string, string>();
+    try {
+      for (let i = 0; i < 300; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, async (_, j) => {
+          const coid = `ghz-${i + j}`;
+          const got = await client.unary(OrderService, 'GetOrder', GetOrderRequestSchema, GetOrderResponseSchema, { clientOrderId: coid });
+          ids.set(coid, got.order!.orderId);
+        }));
+      }
+    } finally {
+      client.close();
+    }
+    assert.equal(new Set(ids.values()).size, 300, 'one order per request');
+    // ...and in Postgres, once the sync has written them.
+    const sync = await startSyncThread(stack.config, pino({ level: 'silent' }));
+    try {
+      const deadline = Date.now() + 30_000;
+      let rows: { client_order_id: string; order_id: string }[] = [];
+      while (Date.now() < deadline) {
+        rows = await stack.sql<{ client_order_id: string; order_id: string }[]>`SELECT client_order_id, order_id FROM orders WHERE account_id = ${acct.accountId} AND client_order_id LIKE 'ghz-%'`;
+        if (rows.length >= 300) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(new Map(rows.map((r) => [r.client_order_id, r.order_id])), ids);
+    } finally {
+      await sync.stop();
     }
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectRoot } from '../../src/shared/paths.js';
+import { needs } from '../support/required-tool.js';
 import { startBaseline, type RunningBaseline } from '../../loadtest/baseline-process.js';
 import { resolveGhzConfig } from '../../loadtest/ghz-config.js';
 import { findGhz, runGhz } from '../../loadtest/ghz-process.js';
@@ -36,7 +37,7 @@ describe('parseGhzJson', () => {
   });
 });
 
-describe('a real ghz run against the baseline echo', { skip: ghz ? false : 'ghz is not installed (npm run loadtest installs it)' }, () => {
+describe('a real ghz run against the baseline echo', { skip: needs('ghz', Boolean(ghz), 'npm run loadtest installs it') }, () => {
   let baseline: RunningBaseline;
   let dir: string;
   let report: GhzReport;

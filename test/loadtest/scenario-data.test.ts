@@ -13,6 +13,7 @@ import { listScenarios, loadScenario } from '../../loadtest/scenario.js';
 import { file_tierbook_v1_order_service, PlaceOrderRequestSchema } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { Side, TimeInForce } from '../../src/gen/tierbook/v1/types_pb.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { needs } from '../support/required-tool.js';
 
 /**
  * The scenarios' ghz templates produce valid, varied orders: a server that records what ghz
@@ -33,7 +34,7 @@ describe('scenario manifests', () => {
   });
 });
 
-describe('order data templates', { skip: ghz ? false : 'ghz is not installed' }, () => {
+describe('order data templates', { skip: needs('ghz', Boolean(ghz), 'npm run loadtest installs it') }, () => {
   it('vary side, price and client order id, and decode as PlaceOrderRequest', async () => {
     const seen: Buffer[] = [];
     const server = new grpc.Server();

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../src/domain/errors.js';
 import {
+  GetOrderRequestSchema, GetOrderResponseSchema,
   PlaceOrderRequestSchema, PlaceOrderResponseSchema, PlaceOrdersRequestSchema, PlaceOrdersResponseSchema,
   type PlaceOrderRequest,
 } from '../../src/gen/tierbook/v1/order_service_pb.js';
@@ -21,6 +22,12 @@ const limit = (o: Partial<Req> = {}): Req => ({
 });
 const place = (ctx: WorkerContext, req: Req, acct = 'alice') =>
   call(ctx, 'PlaceOrder', PlaceOrderRequestSchema, req, PlaceOrderResponseSchema, acct);
+
+/** A resting order's [status, filled, remaining], read back by its owner. */
+async function makerState(ctx: WorkerContext, orderId: string, acct: string) {
+  const o = ok(await call(ctx, 'GetOrder', GetOrderRequestSchema, { orderId }, GetOrderResponseSchema, acct)).order!;
+  return [o.status, o.filledLots, o.remainingLots];
+}
 
 async function refused(ctx: WorkerContext, req: Req, reason: string, field?: string, acct = 'alice') {
   const r = await place(ctx, req, acct);
@@ -107,6 +114,24 @@ describe('PlaceOrder matching outcomes', () => {
     assert.equal(t.order!.status, OrderStatus.FILLED);
     assert.equal(t.order!.filledNotionalTicks, 1000n * 10n + 1001n * 2n);
     assert.ok(m1.order && m2.order && m3.order);
+    // Each maker as its owner sees it: both at the better price filled, the worse one partly.
+    assert.deepEqual(await makerState(ctx, m1.order.orderId, 'm1'), [OrderStatus.PARTIALLY_FILLED, 2n, 3n]);
+    assert.deepEqual(await makerState(ctx, m2.order.orderId, 'm2'), [OrderStatus.FILLED, 5n, 0n]);
+    assert.deepEqual(await makerState(ctx, m3.order.orderId, 'm3'), [OrderStatus.FILLED, 5n, 0n]);
+  });
+  test('time priority: at one price the earlier maker fills first, the later one waits', async () => {
+    const ctx = await ex.fresh();
+    const first = ok(await place(ctx, limit({ side: Side.SELL, priceTicks: 1000n, quantityLots: 5n }), 'm1'));
+    const second = ok(await place(ctx, limit({ side: Side.SELL, priceTicks: 1000n, quantityLots: 5n }), 'm2'));
+    // Smaller than the first maker: only time priority decides who trades.
+    const t = ok(await place(ctx, limit({ priceTicks: 1000n, quantityLots: 3n })));
+    assert.deepEqual(t.fills.map((f) => [f.priceTicks, f.quantityLots]), [[1000n, 3n]]);
+    assert.deepEqual(await makerState(ctx, first.order!.orderId, 'm1'), [OrderStatus.PARTIALLY_FILLED, 3n, 2n]);
+    assert.deepEqual(await makerState(ctx, second.order!.orderId, 'm2'), [OrderStatus.NEW, 0n, 5n]);
+    // The next taker finishes the first maker before it touches the second.
+    ok(await place(ctx, limit({ priceTicks: 1000n, quantityLots: 3n })));
+    assert.deepEqual(await makerState(ctx, first.order!.orderId, 'm1'), [OrderStatus.FILLED, 5n, 0n]);
+    assert.deepEqual(await makerState(ctx, second.order!.orderId, 'm2'), [OrderStatus.PARTIALLY_FILLED, 1n, 4n]);
   });
   test('GTC rest, IOC expiry, FOK kill, market on an empty book', async () => {
     const ctx = await ex.fresh();

@@ -130,6 +130,7 @@ export async function runAndCompare(redis: RedisLike, commands: Command[]): Prom
     if (c.op === 'retry') {
       if (!lastPlace) continue;
       c = lastPlace;
+      countOutcome('retry');
     }
     if (c.op === 'place') lastPlace = c;
     if ((c.op === 'cancel' || c.op === 'amend') && c.pick >= 0) {
@@ -138,8 +139,11 @@ export async function runAndCompare(redis: RedisLike, commands: Command[]): Prom
       if (own.length > 0) c = { ...c, id: own[c.pick % own.length]!.id };
     }
     if (c.op === 'amend') c = resolveAmend(c);
+    const stpBefore = stpCancels(model);
     const got = await runEngine(engine, c);
     const want = runModel(model, c);
+    // Which self-trade mode acted (the outcome key alone cannot tell CANCEL_OLDEST apart).
+    if (c.op === 'place' && stpCancels(model) > stpBefore) countOutcome(`stp.${c.input.stp}`);
     const where = `command ${i}: ${JSON.stringify(c, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
     countOutcome('error' in want ? `${c.op}:${want.error}` : `${c.op}${c.op === 'place' ? '.' + c.input.type + '.' + c.input.tif : ''}:${want.order.status}:${want.order.reason}:${want.fills.length > 0 ? 'fills' : 'nofills'}`);
     if ('error' in want) {
@@ -210,6 +214,33 @@ async function checkFinalState(redis: RedisLike, model: ReferenceExchange): Prom
     assert.equal(fills, book.fid, `fill events of ${sym}`);
   }
 }
+
+function stpCancels(model: ReferenceExchange): number {
+  let n = 0;
+  for (const o of model.orders.values()) if (o.reason === 'SELF_TRADE_PREVENTED') n++;
+  return n;
+}
+
+/**
+ * The outcomes a run must reach, or it has not tested them: FOK killed and filled, each
+ * self-trade mode, amends that rest, shrink a partly filled order and trade, post-only
+ * refusals, partial fills, duplicate client order ids and idempotent replays.
+ */
+export const REQUIRED_OUTCOMES = [
+  'place.LIMIT.FOK:EXPIRED:NO_LIQUIDITY:nofills',
+  'place.LIMIT.FOK:FILLED::fills',
+  'stp.CANCEL_NEWEST',
+  'stp.CANCEL_OLDEST',
+  'stp.CANCEL_BOTH',
+  'amend:NEW::nofills',
+  'amend:PARTIALLY_FILLED::nofills',
+  'amend:FILLED::fills',
+  'place.LIMIT.GTC:REJECTED:POST_ONLY_WOULD_TAKE:nofills',
+  'place.LIMIT.GTC:PARTIALLY_FILLED::fills',
+  'place.LIMIT.IOC:EXPIRED:NO_LIQUIDITY:fills',
+  'place:DUPLICATE_CLIENT_ORDER_ID',
+  'retry',
+];
 
 /** Outcome counts over a run, to show the generators reach every path. */
 export const coverage = new Map<string, number>();

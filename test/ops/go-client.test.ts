@@ -14,6 +14,7 @@ import { fromRoot } from '../../src/shared/paths.js';
 import { GetOrderRequestSchema, GetOrderResponseSchema, OrderService } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { TestClient } from '../support/grpc-client.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
+import { needs } from '../support/required-tool.js';
 
 const run = promisify(execFile);
 const hasGo = (() => {
@@ -24,6 +25,8 @@ const hasGo = (() => {
     return false;
   }
 })();
+
+const goMissing = needs('go', hasGo, 'Go 1.21+, see README requirements');
 
 let stack: TestStack;
 let dir: string;
@@ -44,7 +47,7 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('the Go client places an order and reads it back through nginx', { skip: !hasGo && 'go is not installed' }, async () => {
+test('the Go client places an order and reads it back through nginx', { skip: goMissing }, async () => {
   const acct = await stack.createAccount('PRO', 'go-client');
   const { stdout } = await run(binary, ['-target', stack.target, '-client-order-id', 'go-interop-1', '-price-ticks', '1800100', '-quantity-lots', '3'], {
     env: { ...process.env, TIERBOOK_API_KEY: acct.apiKey },
@@ -60,7 +63,7 @@ test('the Go client places an order and reads it back through nginx', { skip: !h
   assert.ok(stdout.includes(got.order!.orderId));
 });
 
-test('the Go client reads the status and ErrorInfo reason of a refused call', { skip: !hasGo && 'go is not installed' }, async () => {
+test('the Go client reads the status and ErrorInfo reason of a refused call', { skip: goMissing }, async () => {
   const err = await run(binary, ['-target', stack.target], { env: { ...process.env, TIERBOOK_API_KEY: 'not-a-key' }, timeout: 30_000 }).then(
     () => assert.fail('a bad key must fail'),
     (e: { code: number; stderr: string }) => e,
@@ -69,7 +72,7 @@ test('the Go client reads the status and ErrorInfo reason of a refused call', { 
   assert.match(err.stderr, /code=Unauthenticated reason=INVALID_API_KEY/);
 });
 
-test('clients/go/gen is what buf generates from proto/ today', { skip: !hasGo && 'go is not installed' }, async () => {
+test('clients/go/gen is what buf generates from proto/ today', { skip: goMissing }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'tierbook-gogen-'));
   try {
     // The pinned plugins (clients/go/generate.sh installs them into .tools/bin).

@@ -7,10 +7,22 @@ import assert from 'node:assert/strict';
 import { toBinary, create } from '@bufbuild/protobuf';
 import { startTestStack, type TestStack } from '../support/stack.js';
 import { PlaceOrderRequestSchema } from '../../src/gen/tierbook/v1/order_service_pb.js';
-import { OrderClient, restingBuy, runAll, tally } from './support.js';
+import type { ClientUnaryCall } from '@grpc/grpc-js';
+import { OrderClient, restingBuy, runAll, tally, type PlaceInit } from './support.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { grpcFrame, rawCall, rawSession } from './raw-h2.js';
+import { metricValue, rpcCount } from '../support/rpc-count.js';
 
 const PLACE = '/tierbook.v1.OrderService/PlaceOrder';
+
+async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await cond()) return;
+    await sleep(10);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
 
 /** A slow call for flooding: one PlaceOrders of many resting orders. */
 function batch(n: number) {
@@ -67,12 +79,21 @@ describe('admission', () => {
     assert.ok(slowestRefusal < lastOk, `refusals must not wait for the queue (${slowestRefusal} ms vs ${lastOk} ms)`);
   });
 
-  it('serves every premium call while the shared pool overflows', async () => {
+  it('serves every premium call while the shared pool overflows, within the premium deadline', async () => {
     const flood = runAll(Array.from({ length: 80 }, () => () => shared.placeMany(batch(50))));
     const premiumCalls = runAll(Array.from({ length: 40 }, () => () => premium.place(restingBuy())));
     const [s, p] = await Promise.all([flood, premiumCalls]);
     assert.deepEqual(tally(p), { OK: 40 }, 'premium calls must all succeed');
     assert.ok((tally(s)['8/TIER_QUEUE_FULL'] ?? 0) > 0, `shared must overflow: ${JSON.stringify(tally(s))}`);
+    // "Never waits behind shared work", stated so that it can fail without timing the box:
+    // the slowest premium call finished within ELITE's own deadline (the promise made to the
+    // tier), and before the shared work that was admitted alongside it had drained. A premium
+    // call queued behind the shared backlog would finish only after that backlog.
+    const slowestPremium = Math.max(...p.map((o) => o.ms));
+    const lastShared = Math.max(...s.filter((o) => o.ok).map((o) => o.ms));
+    const eliteDeadline = stack.config.tiers.ELITE.deadlineMs;
+    assert.ok(slowestPremium < eliteDeadline, `slowest premium call ${slowestPremium.toFixed(0)} ms, ELITE deadline ${eliteDeadline} ms`);
+    assert.ok(slowestPremium < lastShared, `premium (${slowestPremium.toFixed(0)} ms) must not wait for the shared backlog (${lastShared.toFixed(0)} ms)`);
   });
 
   it('does not run a call whose deadline is already over', async () => {
@@ -92,6 +113,26 @@ describe('admission', () => {
     }
   });
 
+  /** Starts a PlaceOrder that the test cancels itself; `ended` is the status the client saw. */
+  function cancellable(client: OrderClient, req: PlaceInit): { call: ClientUnaryCall; ended: Promise<number> } {
+    let call!: ClientUnaryCall;
+    const ended = new Promise<number>((done) => {
+      call = client.client.raw.makeUnaryRequest<Buffer, Buffer>(
+        PLACE, (b) => b, (b) => b,
+        Buffer.from(toBinary(PlaceOrderRequestSchema, create(PlaceOrderRequestSchema, req))),
+        client.client.metadata(), { deadline: Date.now() + 30_000 }, (err) => done(err?.code ?? 0),
+      );
+    });
+    return { call, ended };
+  }
+
+  /** Waits until the gateway has finished `n` more PlaceOrder calls of `tier` with `code`. */
+  async function gatewayFinished(tier: string, code: string, before: number): Promise<number> {
+    const count = () => rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier, code });
+    for (let i = 0; i < 200 && (await count()) === before; i++) await sleep(25);
+    return (await count()) - before;
+  }
+
   it('does not run a queued call whose client cancelled', async () => {
     // Fill the premium pool's four slots and its queue with slow batches, then cancel a
     // PlaceOrder that must be waiting behind them.
@@ -100,18 +141,50 @@ describe('admission', () => {
     // Once the first batch is done the other 39 are at the gateway: the pool has seconds of
     // backlog (4 slots, ~100 ms per batch), so the next call waits in the queue.
     await Promise.race(floodCalls.map((p) => p.catch(() => undefined)));
+    const cancelledBefore = await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'ELITE', code: 'CANCELLED' });
+    const okBefore = await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'ELITE', code: 'OK' });
     const req = restingBuy();
-    const call = premium.client.raw.makeUnaryRequest<Buffer, Buffer>(
-      PLACE, (b) => b, (b) => b,
-      Buffer.from(toBinary(PlaceOrderRequestSchema, create(PlaceOrderRequestSchema, req))),
-      premium.client.metadata(), { deadline: Date.now() + 30_000 }, () => {},
-    );
-    await new Promise((r) => setTimeout(r, 5));
+    const { call, ended } = cancellable(premium, req);
+    // The pool's backlog is still seconds long: wait until it is visibly queued, then cancel.
+    await until(async () => (await metricValue(stack.gateway, 'tierbook_pool_queue_depth', { pool: 'premium' })) > 0, 'premium queue');
+    await sleep(50);
     call.cancel();
+    assert.equal(await ended, 1, 'the client sees CANCELLED');
     const counts = tally(await flood);
     assert.deepEqual(counts, { OK: 40 }, 'cancelling one call must not fail the others');
+    // The gateway had the call (it finished it as CANCELLED, not OK) and never ran it.
+    assert.equal(await gatewayFinished('ELITE', 'CANCELLED', cancelledBefore), 1, 'the gateway dropped the call as CANCELLED');
+    assert.equal(await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'ELITE', code: 'OK' }), okBefore, 'and did not run it');
     const e = await premium.getByClientId(req.clientOrderId!).then(() => undefined, (err) => err);
     assert.ok(e, 'the cancelled order must not exist');
     assert.equal(e.code, 5);
+  });
+
+  it('does not run a call whose client cancelled while it waited in authentication or admission', async () => {
+    // PRO has a rate limit, so admission asks Redis (one GCRA script) before the pool. Redis
+    // paused for a moment holds the call there; the client cancels it meanwhile; when Redis
+    // answers, the call must be dropped, not dispatched.
+    const pro = OrderClient.of(stack.gatewayTarget, (await stack.createAccount('PRO')).apiKey);
+    const pauser = new Redis(stack.config.redisUrl);
+    try {
+      await pro.place(restingBuy()); // the key is now in the gateway's auth cache
+      const cancelledBefore = await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'PRO', code: 'CANCELLED' });
+      const okBefore = await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'PRO', code: 'OK' });
+      await pauser.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      const req = restingBuy();
+      const { call, ended } = cancellable(pro, req);
+      await sleep(300); // far longer than a loopback call takes to reach the gateway
+      call.cancel();
+      assert.equal(await ended, 1, 'the client sees CANCELLED');
+      // After the pause the limiter answers; the gateway must end the call as CANCELLED.
+      assert.equal(await gatewayFinished('PRO', 'CANCELLED', cancelledBefore), 1, 'the gateway had the call and dropped it');
+      assert.equal(await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'PRO', code: 'OK' }), okBefore, 'it did not run');
+      const e = await pro.getByClientId(req.clientOrderId!).then(() => undefined, (err) => err);
+      assert.ok(e, 'the cancelled order must not exist');
+      assert.equal(e.code, 5);
+    } finally {
+      pauser.disconnect();
+      pro.close();
+    }
   });
 });

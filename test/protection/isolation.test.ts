@@ -92,7 +92,16 @@ describe('account isolation', () => {
     const sa = open(alice);
     const sb = open(bob);
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // Ready when each stream has delivered something of its own: a resting order placed
+      // (and cancelled) until it shows, instead of sleeping and hoping it registered.
+      for (const [c, s, who] of [[alice, sa, 'a'], [bob, sb, 'b']] as const) {
+        for (let i = 0; i < 50; i++) {
+          const probe = await c.place(restingBuy({ clientOrderId: `iso-ready-${who}-${i}` }));
+          await cancel(c, { orderId: probe.order!.orderId });
+          await new Promise((r) => setTimeout(r, 50));
+          if (s.got.some((e) => e.orderId === probe.order!.orderId)) break;
+        }
+      }
       const bobOrder = await bob.place({ ...restingBuy({ clientOrderId: 'iso-stream-b' }), symbol: 'BTC-USD', priceTicks: 640_000_000n, quantityLots: 10n });
       const aliceOrder = await alice.place({ ...restingBuy({ clientOrderId: 'iso-stream-a' }), symbol: 'BTC-USD', side: Side.SELL, timeInForce: TimeInForce.IOC, priceTicks: 640_000_000n, quantityLots: 10n });
       const ids = { a: aliceOrder.order!.orderId, b: bobOrder.order!.orderId };

@@ -18,8 +18,9 @@ import { freePort } from '../../src/devstack/ports.js';
 import { startNginx } from '../../src/devstack/nginx.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway-process.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { OrderService, PlaceOrderRequestSchema, PlaceOrderResponseSchema, StreamExecutionsRequestSchema } from '../../src/gen/tierbook/v1/order_service_pb.js';
+import { GetOrderRequestSchema, GetOrderResponseSchema, OrderService, PlaceOrderRequestSchema, PlaceOrderResponseSchema, StreamExecutionsRequestSchema } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { OrderType, Side, TimeInForce } from '../../src/gen/tierbook/v1/types_pb.js';
+import { rpcCount } from '../support/rpc-count.js';
 import { accountBookKey } from '../../src/domain/matching/keys.js';
 
 const restingBuy = (n: number) => ({
@@ -27,20 +28,7 @@ const restingBuy = (n: number) => ({
 });
 
 /** PlaceOrder calls this gateway has answered OK, from its own metrics. */
-async function placedOk(gateway: RunningGateway): Promise<number> {
-  const parts = await gateway.metrics.snapshot();
-  let n = 0;
-  for (const part of parts) {
-    for (const m of part) {
-      if (m.name !== 'tierbook_rpc_duration_seconds') continue;
-      for (const v of m.values) {
-        const l = v.labels as Record<string, string>;
-        if ((v as { metricName?: string }).metricName === 'tierbook_rpc_duration_seconds_count' && l.method === 'OrderService/PlaceOrder' && l.code === 'OK') n += v.value;
-      }
-    }
-  }
-  return n;
-}
+const placedOk = (gateway: RunningGateway) => rpcCount(gateway, { method: 'OrderService/PlaceOrder', code: 'OK' });
 
 describe('premium endpoint', () => {
   let stack: TestStack;
@@ -86,14 +74,21 @@ describe('premium endpoint', () => {
 
   it('refuses a PRO key on the premium port with PERMISSION_DENIED that names the right endpoint', async () => {
     const client = new TestClient(premiumTarget, pro.apiKey);
-    const e = await expectError(client.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, restingBuy(9)));
+    const clientOrderId = `refused-${Date.now()}`;
+    const deniedBefore = await rpcCount(premiumGateway, { method: 'OrderService/PlaceOrder', code: 'PERMISSION_DENIED', tier: 'PRO' });
+    const e = await expectError(client.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, { ...restingBuy(9), clientOrderId }));
     client.close();
     assert.equal(e.code, status.PERMISSION_DENIED);
     assert.equal(e.reason, 'PREMIUM_ENDPOINT_ONLY');
     assert.match(e.message, /ELITE and BLACK.*PRO account uses the main endpoint/);
-    // Nothing was placed for it.
-    const [row] = await stack.sql<{ n: string }[]>`SELECT count(*) AS n FROM orders WHERE account_id = ${pro.accountId}`;
-    assert.equal(Number(row!.n), 0);
+    // The premium process saw the call and refused it (not nginx, not a lost connection).
+    assert.equal(await rpcCount(premiumGateway, { method: 'OrderService/PlaceOrder', code: 'PERMISSION_DENIED', tier: 'PRO' }) - deniedBefore, 1);
+    // Nothing was placed for it: the order is unknown on the main port, where the PRO key
+    // is served, and the account has no orders on the book.
+    const main = new TestClient(stack.target, pro.apiKey);
+    const missing = await expectError(main.unary(OrderService, 'GetOrder', GetOrderRequestSchema, GetOrderResponseSchema, { clientOrderId }));
+    main.close();
+    assert.equal(missing.code, status.NOT_FOUND);
     assert.equal(await stack.redis.exists(accountBookKey('AAPL', pro.accountId, 'all')), 0);
   });
 

@@ -44,13 +44,15 @@ export interface TestStackOptions {
   env?: Record<string, string>;
   /** Skip nginx when a test only talks to the gateway. */
   withoutNginx?: boolean;
+  /** A Redis the caller owns (e.g. one it kills and restarts) instead of a fresh one. */
+  redisUrl?: string;
 }
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
-  const [redisSrv, pgSrv]: [TestServer, TestServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
+  const [redisSrv, pgSrv]: [TestServer | undefined, TestServer] = await Promise.all([opts.redisUrl ? undefined : startTestRedis(), startTestPostgres()]);
   const nginxPort = await freePort();
   const config = loadConfig({
-    TIERBOOK_REDIS_URL: redisSrv.url,
+    TIERBOOK_REDIS_URL: opts.redisUrl ?? redisSrv!.url,
     TIERBOOK_DATABASE_URL: pgSrv.url,
     TIERBOOK_LOG_LEVEL: 'warn',
     TIERBOOK_NGINX_PORT: String(nginxPort),
@@ -85,7 +87,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       await gateway.shutdown();
       redis.disconnect();
       await sql.end({ timeout: 2 });
-      await Promise.all([redisSrv.stop(), pgSrv.stop()]);
+      await Promise.all([redisSrv?.stop(), pgSrv.stop()]);
       rmSync(nginxDir, { recursive: true, force: true });
     },
   };

@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import postgres from 'postgres';
@@ -110,10 +111,35 @@ describe('rebuild after Redis loss', () => {
     await assert.rejects(flow.engine.place(withCoid.account_id, { ...input, qty: input.qty + 1n }), (e: unknown) => e instanceof ApiError && e.reason === 'DUPLICATE_CLIENT_ORDER_ID');
 
     await flow.run(AFTERWARDS);
+    // Only the flow's own refusals, and as many as in the uninterrupted run: the rebuilt
+    // engine refused nothing the lost one would have accepted.
+    assert.deepEqual(flow.unexpectedRefusals(), {}, 'no call failed for another reason');
+    assert.deepEqual(refFlow.unexpectedRefusals(), {});
+    assert.deepEqual(Object.fromEntries(flow.refusals), Object.fromEntries(refFlow.refusals), 'the same refusals as without the loss');
     assert.deepEqual(await snapshotBooks(redis, SYMBOLS), await snapshotBooks(reference, SYMBOLS), 'same end state as the uninterrupted run');
     await eventually('the sync caught up after the rebuild', drained);
     assert.deepEqual(await pgPositions(sql), await redisPositions(redis), 'Postgres equals Redis after trading on');
     const sums = await sql`SELECT symbol, sum(quantity)::text AS q FROM positions GROUP BY symbol`;
     for (const r of sums) assert.equal(r.q, '0');
+  });
+
+  it('the tierbook CLI refuses to rebuild over live books, and rebuilds a Redis that lost them', { timeout: 60_000 }, async () => {
+    await eventually('the sync caught up', drained);
+    const books = await snapshotBooks(redis, SYMBOLS);
+    const [r, , pg] = servers as [TestServer, TestServer, TestServer];
+    const env = { ...process.env, TIERBOOK_REDIS_URL: r.url, TIERBOOK_DATABASE_URL: pg.url, TIERBOOK_LOG_LEVEL: 'silent' };
+    const cli = (...args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [fromRoot('dist', 'src', 'cli', 'tierbook.js'), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+    });
+    const refused = await cli('rebuild');
+    assert.equal(refused.code, 1, refused.out);
+    assert.match(refused.out, /Redis still holds order books.*--force/);
+    assert.deepEqual(await snapshotBooks(redis, SYMBOLS), books, 'the refusal changed nothing');
+    await redis.flushall();
+    const rebuilt = await cli('rebuild');
+    assert.equal(rebuilt.code, 0, rebuilt.out);
+    assert.match(rebuilt.out, /rebuild: \d+ books, \d+ orders \(\d+ working\), \d+ positions/);
+    assert.deepEqual(await snapshotBooks(redis, SYMBOLS), books, 'the CLI restored the books');
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The sync thread against real Redis and Postgres: events land once, positions match Redis,
- * poison goes to the dead-letter stream, redelivery changes nothing, streams get trimmed,
- * account versions move.
+ * The sync thread against real Redis and Postgres, fed by the real matching engine: events
+ * land once, positions match Redis, poison goes to the dead-letter stream, redelivery (fills
+ * with their positions included) changes nothing, streams get trimmed, account versions move.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { deadLetterKey } from '../../src/sync/dead-letter.js';
 import { reapIdleConsumers } from '../../src/sync/consumer-reaper.js';
 import { trimStream } from '../../src/sync/stream-trimmer.js';
 import { startTestPostgres, startTestRedis, type TestServer } from '../support/servers.js';
-import { EventProducer } from './support/event-producer.js';
+import { EngineTrades } from './support/engine-trades.js';
 import { eventually, pgPositions, redisPositions } from './support/pg-state.js';
 
 describe('sync thread', () => {
@@ -55,35 +55,69 @@ describe('sync thread', () => {
 
   const count = async (table: 'orders' | 'fills') => Number((await sql.unsafe(`SELECT count(*) AS n FROM ${table}`))[0]?.n);
 
+  /** Nothing left for the sync to read or acknowledge on these books. */
+  const drained = async (symbols: string[]) => {
+    for (const sym of symbols) {
+      const stream = eventStreamKey(sym);
+      if (Number(((await redis.xpending(stream, 'pg-sync')) as [number])[0]) !== 0) return false;
+      const g = ((await redis.xinfo('GROUPS', stream)) as unknown[][]).find((x) => x[x.indexOf('name') + 1] === 'pg-sync') ?? [];
+      const [last] = (await redis.xrevrange(stream, '+', '-', 'COUNT', 1))[0] ?? [];
+      if (last && g[g.indexOf('last-delivered-id') + 1] !== last) return false;
+    }
+    return true;
+  };
+
   it('writes every order and fill once, with positions equal to Redis', async () => {
-    const producer = new EventProducer(redis, ['AAPL', 'MSFT', 'BTC-USD'], ['a1', 'a2', 'a3', 'a:4'], 7);
-    for (let i = 0; i < 300; i++) await producer.trade();
+    const trades = await EngineTrades.on(redis, ['AAPL', 'MSFT', 'BTC-USD'], ['a1', 'a2', 'a3', 'a:4'], 7);
+    for (let i = 0; i < 300; i++) await trades.trade();
     await eventually('all fills in Postgres', async () => (await count('fills')) === 300);
     await eventually('all orders final', async () => Number((await sql`SELECT count(*) AS n FROM orders WHERE status = 'FILLED'`)[0]?.n) === 600);
-    assert.equal(await count('orders'), producer.orders.size);
+    assert.equal(await count('orders'), trades.orders.size);
+    assert.deepEqual(new Set((await sql`SELECT fill_id FROM fills`).map((r) => String(r.fill_id))), trades.fills);
+    await eventually('nothing pending', () => drained(trades.symbols));
     assert.deepEqual(await pgPositions(sql), await redisPositions(redis));
     const sums = await sql`SELECT symbol, sum(quantity)::text AS q FROM positions GROUP BY symbol`;
+    assert.equal(sums.length, 3);
     for (const r of sums) assert.equal(r.q, '0', `positions of ${String(r.symbol)} sum to zero`);
     assert.ok(Number(await redis.get(accountVersionKey('a:4'))) > 0, 'account version bumped');
     const inst = await sql`SELECT symbol FROM instruments ORDER BY symbol`;
     assert.deepEqual(inst.map((r) => r.symbol), ['AAPL', 'BTC-USD', 'MSFT']);
   });
 
-  it('ignores redelivered and out-of-date events', async () => {
+  it('ignores redelivered and out-of-date events, fills with their positions included', async () => {
     const stream = eventStreamKey('AAPL');
-    const before = await sql`SELECT order_id, ver::text, status FROM orders ORDER BY order_id`;
-    const fills = await count('fills');
-    // Replays: an old 'accepted' state of a filled order, and an existing fill again.
-    const old = (await sql`SELECT * FROM orders LIMIT 1`)[0] as Record<string, unknown>;
-    const f = (await sql`SELECT * FROM fills WHERE symbol = 'AAPL' LIMIT 1`)[0] as Record<string, string | Date>;
-    const staleOrder = { id: old.order_id, coid: old.client_order_id, acct: old.account_id, sym: old.symbol, side: old.side, type: old.order_type, tif: old.tif, px: String(old.price), qty: String(old.quantity), filled: '0', notional: '0', status: 'NEW', reason: '', post: false, stp: old.stp, ctime: String((old.created_at as Date).getTime()), utime: String((old.created_at as Date).getTime()), ver: '1', seq: String(old.seq) };
-    await redis.xadd(eventStreamKey(String(old.symbol)), '*', 'k', 'order', 'd', JSON.stringify({ change: 'accepted', order: staleOrder }));
-    const fill = { id: f.fill_id, sym: 'AAPL', px: String(f.price), qty: String(f.quantity), time: String((f.executed_at as Date).getTime()), maker: { order: f.maker_order_id, coid: f.maker_coid, acct: f.maker_account_id, side: f.maker_side }, taker: { order: f.taker_order_id, coid: f.taker_coid, acct: f.taker_account_id, side: f.taker_side }, positions: [] };
-    await redis.xadd(stream, '*', 'k', 'fill', 'd', JSON.stringify(fill));
-    await eventually('replays acknowledged', async () => Number(((await redis.xpending(stream, 'pg-sync')) as [number])[0]) === 0 && Number(((await redis.xpending(eventStreamKey(String(old.symbol)), 'pg-sync')) as [number])[0]) === 0);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(await count('fills'), fills);
-    assert.deepEqual(await sql`SELECT order_id, ver::text, status FROM orders ORDER BY order_id`, before);
+    // A group of our own keeps a copy of the engine's events (and keeps them from the trimmer).
+    await redis.xgroup('CREATE', stream, 'replay', '$');
+    try {
+      const trades = await EngineTrades.on(redis, ['AAPL'], ['r1', 'r2'], 21);
+      // Two trades between the same two accounts: the second fill carries positions that
+      // supersede the first's, so replaying the first must not roll them back, and replaying
+      // either must not apply its quantity again.
+      await trades.trade('AAPL', 'r1', 'r2');
+      await trades.trade('AAPL', 'r1', 'r2');
+      const read = (await redis.xreadgroup('GROUP', 'replay', 'copy', 'STREAMS', stream, '>')) as [string, [string, string[]][]][];
+      const entries = read[0]![1].map(([, f]) => ({ k: f[f.indexOf('k') + 1]!, d: f[f.indexOf('d') + 1]! }));
+      const fillEvents = entries.filter((e) => e.k === 'fill');
+      assert.equal(fillEvents.length, 2);
+      for (const e of fillEvents) assert.equal((JSON.parse(e.d) as { positions: unknown[] }).positions.length, 2, 'a fill carries both positions');
+      const accepted = entries.find((e) => e.k === 'order' && (JSON.parse(e.d) as { change: string }).change === 'accepted')!;
+      await eventually('the sync wrote both trades', async () => (await drained(['AAPL'])) && (await count('fills')) === 302);
+
+      const orders = await sql`SELECT order_id, ver::text, status, filled::text FROM orders ORDER BY order_id`;
+      const fills = await count('fills');
+      const positions = await pgPositions(sql);
+      assert.deepEqual(positions, await redisPositions(redis), 'Postgres equals Redis before the replays');
+      // Replays, newest first then older: both fills (with their positions), and the first
+      // maker's 'accepted' state although it has filled since.
+      for (const e of [fillEvents[1]!, fillEvents[0]!, accepted]) await redis.xadd(stream, '*', 'k', e.k, 'd', e.d);
+      await eventually('replays acknowledged', () => drained(['AAPL']));
+      assert.equal(await count('fills'), fills, 'no fill twice');
+      assert.deepEqual(await sql`SELECT order_id, ver::text, status, filled::text FROM orders ORDER BY order_id`, orders, 'no order went back');
+      assert.deepEqual(await pgPositions(sql), positions, 'no position applied twice or rolled back');
+      assert.deepEqual(await pgPositions(sql), await redisPositions(redis));
+    } finally {
+      await redis.xgroup('DESTROY', stream, 'replay');
+    }
   });
 
   it('dead-letters poison events with their reason and keeps going', async () => {
@@ -138,27 +172,37 @@ describe('sync thread', () => {
 
   it('never trims what another group has pending or not yet read', async () => {
     const stream = eventStreamKey('LAGGARD');
-    const producer = new EventProducer(redis, ['LAGGARD'], ['l1', 'l2'], 9, 'l');
+    const trades = await EngineTrades.on(redis, ['LAGGARD'], ['l1', 'l2'], 9);
     await redis.xgroup('CREATE', stream, 'laggard', '0', 'MKSTREAM');
-    for (let i = 0; i < 100; i++) await producer.trade(); // 500 entries
+    for (let i = 0; i < 100; i++) await trades.trade();
+    const total = await redis.xlen(stream);
+    assert.ok(total >= 400, `${total} entries for 100 trades`);
     // The laggard group read 300 and acknowledged only the first 200.
     const read = (await redis.xreadgroup('GROUP', 'laggard', 'slow', 'COUNT', 300, 'STREAMS', stream, '>')) as [string, [string, string[]][]][];
     const ids = (read[0]?.[1] ?? []).map(([id]) => id);
     await redis.xack(stream, 'laggard', ...ids.slice(0, 200));
     await eventually('the sync wrote the book', async () => Number((await sql`SELECT count(*) AS n FROM fills WHERE symbol = 'LAGGARD'`)[0]?.n) === 100);
+    await eventually('the sync acknowledged it all', () => drained(['LAGGARD']));
     const status = await trimStream(redis, stream, 0);
     assert.equal(status.trimmedBelow, ids[200], 'the bound is the laggard\'s oldest pending entry');
     const left = (await redis.xrange(stream, '-', '+')).map(([id]) => id);
-    assert.ok(left.includes(ids[200] as string) && left.length >= 300, 'pending and unread entries stay');
+    // Every entry from the laggard's oldest pending one on is still there, unread ones too.
+    assert.deepEqual(left.slice(left.indexOf(ids[200]!)), [...ids.slice(200), ...left.slice(left.indexOf(ids[299]!) + 1)]);
+    assert.equal(left.length - left.indexOf(ids[200]!), total - 200, 'pending and unread entries stay');
     await redis.xgroup('DESTROY', stream, 'laggard');
   });
 
   it('trims acknowledged entries and picks up books created at runtime', async () => {
-    const producer = new EventProducer(redis, ['NEW-SYM'], ['b1', 'b2'], 3, 'n');
-    for (let i = 0; i < 50; i++) await producer.trade();
+    const trades = await EngineTrades.on(redis, ['NEW-SYM'], ['b1', 'b2'], 3);
+    for (let i = 0; i < 50; i++) await trades.trade();
     await eventually('new book written', async () => Number((await sql`SELECT count(*) AS n FROM fills WHERE symbol = 'NEW-SYM'`)[0]?.n) === 50);
     // ~ trimming removes whole macro nodes (100 entries each by default), so push past one.
-    for (let i = 0; i < 100; i++) await producer.trade();
-    await eventually('stream trimmed', async () => (await redis.xlen(eventStreamKey('NEW-SYM'))) < 750, 10_000);
+    for (let i = 0; i < 100; i++) await trades.trade();
+    const written = await redis.xlen(eventStreamKey('NEW-SYM'));
+    await eventually('all 150 fills written', async () => Number((await sql`SELECT count(*) AS n FROM fills WHERE symbol = 'NEW-SYM'`)[0]?.n) === 150);
+    await eventually('nothing pending', () => drained(['NEW-SYM']));
+    // Everything is acknowledged and nothing is retained (TIERBOOK_SYNC_RETAIN_MS=0): at most
+    // the last, partly filled macro node of 100 entries may stay.
+    await eventually(`stream trimmed from ${written} entries`, async () => (await redis.xlen(eventStreamKey('NEW-SYM'))) <= 100, 10_000);
   });
 });

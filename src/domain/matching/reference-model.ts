@@ -1,6 +1,6 @@
 import type { OrderTypeCode, SideCode, StatusCode, StpCode, TifCode } from '../events.js';
 import { priceBand, type Instrument } from './instrument.js';
-import { fingerprint, type OrderInput } from './order-input.js';
+import type { OrderInput } from './order-input.js';
 import { applyFill, type Position } from './position-math.js';
 
 /**
@@ -20,6 +20,16 @@ export type ModelResult = { error: string } | { order: ModelOrder; fills: ModelF
 interface Book { inst: Instrument; bids: ModelOrder[]; asks: ModelOrder[]; last?: bigint; oid: number; fid: number; seq: number }
 interface Exposure extends Position { ob: bigint; os: bigint }
 
+/**
+ * The model's own rule for "a retry of the same order": every field the client chose, one by
+ * one. It does not borrow the engine's fingerprint, so a fingerprint that forgets a field
+ * (and lets a different order replay an old result) disagrees with the model.
+ */
+function sameOrder(a: OrderInput, b: OrderInput): boolean {
+  return a.symbol === b.symbol && a.side === b.side && a.type === b.type && a.tif === b.tif
+    && a.price === b.price && a.qty === b.qty && a.postOnly === b.postOnly && a.stp === b.stp;
+}
+
 const working = (o: ModelOrder) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
 const crosses = (side: SideCode, level: bigint, limit: bigint) => (side === 'BUY' ? level <= limit : level >= limit);
 
@@ -27,7 +37,7 @@ export class ReferenceExchange {
   readonly books = new Map<string, Book>();
   readonly orders = new Map<string, ModelOrder>();
   readonly positions = new Map<string, Exposure>();
-  private readonly coids = new Map<string, { fp: string; result: ModelResult }>();
+  private readonly coids = new Map<string, { input: OrderInput; result: ModelResult }>();
 
   constructor(instruments: readonly Instrument[]) {
     for (const inst of instruments) this.books.set(inst.symbol, { inst, bids: [], asks: [], oid: 0, fid: 0, seq: 0 });
@@ -43,9 +53,8 @@ export class ReferenceExchange {
   place(acct: string, o: OrderInput): ModelResult {
     const book = this.books.get(o.symbol)!;
     const inst = book.inst;
-    const fp = fingerprint(o);
     const prev = o.coid ? this.coids.get(`${acct}|${o.coid}`) : undefined;
-    if (prev) return prev.fp === fp ? structuredClone(prev.result) : { error: 'DUPLICATE_CLIENT_ORDER_ID' };
+    if (prev) return sameOrder(prev.input, o) ? structuredClone(prev.result) : { error: 'DUPLICATE_CLIENT_ORDER_ID' };
     const { lo, hi } = priceBand(book.last ?? inst.referencePriceTicks, inst.bandBps);
     let limit: bigint;
     if (o.type === 'MARKET') {
@@ -76,7 +85,7 @@ export class ReferenceExchange {
       this.settle(book, t, m.stopped, o.tif === 'GTC');
     }
     const result = { order: { ...t }, fills };
-    if (o.coid) this.coids.set(`${acct}|${o.coid}`, { fp, result: structuredClone(result) });
+    if (o.coid) this.coids.set(`${acct}|${o.coid}`, { input: { ...o }, result: structuredClone(result) });
     return result;
   }
 

@@ -27,7 +27,8 @@ export interface OpsCluster {
   /** nginx, host:port. */
   target: string;
   adminUrl: string;
-  primaryPid: number;
+  /** The current primary (a new one after restart()). */
+  readonly primaryPid: number;
   gatewayPorts: number[];
   redis: Redis;
   sql: Sql;
@@ -36,6 +37,8 @@ export interface OpsCluster {
   readiness(): Promise<{ status: number; ready: boolean; gateways: GatewayStatus[]; sync: string }>;
   metricsText(): Promise<string>;
   signal(sig: NodeJS.Signals): void;
+  /** Starts main.js again with the same environment (as systemd would) and waits until ready. */
+  restart(): Promise<void>;
   /** SIGTERM to the primary; resolves with its exit code once it has gone (data stores stay). */
   terminate(): Promise<number | null>;
   stop(): Promise<void>;
@@ -53,7 +56,7 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 /** n consecutive free loopback ports (gateway i listens on base + i). */
-async function consecutivePorts(n: number): Promise<number> {
+export async function consecutivePorts(n: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 20_000);
     let ok = true;
@@ -90,10 +93,13 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
     ...OPEN_LIMITS,
     ...opts.env,
   };
-  const out = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, [fromRoot('dist', 'src', 'server', 'main.js')], { env, stdio: ['ignore', out, out], detached: true });
-  closeSync(out);
-  const primaryPid = child.pid!;
+  const spawnPrimary = (): ChildProcess => {
+    const out = openSync(logFile, 'a');
+    const c = spawn(process.execPath, [fromRoot('dist', 'src', 'server', 'main.js')], { env, stdio: ['ignore', out, out], detached: true });
+    closeSync(out);
+    return c;
+  };
+  let child: ChildProcess = spawnPrimary();
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const gatewayPorts = Array.from({ length: processes }, (_, i) => base + i);
 
@@ -118,15 +124,18 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
     await sql.end({ timeout: 2 });
     await Promise.all([redisSrv.stop(), pgSrv.stop()]);
   };
-  try {
+  const untilReady = async () => {
     const until = Date.now() + 60_000;
     for (;;) {
       const r = await readiness().catch(() => undefined);
-      if (r?.ready && r.sync === 'running') break;
+      if (r?.ready && r.sync === 'running') return;
       if (child.exitCode !== null) throw new Error(`main.js exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
       if (Date.now() > until) throw new Error(`cluster not ready after 60 s:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
       await sleep(100);
     }
+  };
+  try {
+    await untilReady();
     nginx = await startNginx({ dir: join(dir, 'nginx'), port: nginxPort, upstreamPorts: gatewayPorts, maxMessageBytes: 4 * 1024 * 1024 });
   } catch (err) {
     await cleanup();
@@ -136,7 +145,6 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
   return {
     target: `127.0.0.1:${nginxPort}`,
     adminUrl,
-    primaryPid,
     gatewayPorts,
     redis,
     sql,
@@ -147,7 +155,15 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
     },
     readiness,
     metricsText: async () => (await fetch(`${adminUrl}/metrics`)).text(),
+    get primaryPid() {
+      return child.pid!;
+    },
     signal: (sig) => child.kill(sig),
+    async restart() {
+      if (child.exitCode === null && child.signalCode === null) throw new Error('the primary is still running');
+      child = spawnPrimary();
+      await untilReady();
+    },
     async terminate() {
       await stopPrimary();
       return child.exitCode;

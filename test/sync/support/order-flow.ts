@@ -8,6 +8,13 @@ import { ApiError } from '../../../src/domain/errors.js';
 import type { Instrument } from '../../../src/domain/matching/instrument.js';
 import { OrderEngine } from '../../../src/workers/orders/order-engine.js';
 
+/**
+ * What this flow's own calls may be refused for: risk limits on the orders it makes up, and
+ * cancels or amends of orders that filled meanwhile (or an amend below what has filled).
+ * Anything else is a fault.
+ */
+const FLOW_REFUSALS = new Set(['POSITION_LIMIT_EXCEEDED', 'NOTIONAL_LIMIT_EXCEEDED', 'PRICE_OUT_OF_BAND', 'ORDER_NOT_WORKING', 'QUANTITY_OUT_OF_RANGE']);
+
 export class OrderFlow {
   private rnd: () => number;
   private n = 0;
@@ -16,6 +23,8 @@ export class OrderFlow {
   private live: { acct: string; id: string }[] = [];
   readonly acknowledged = new Set<string>();
   refused = 0;
+  /** Refusals by reason: the flow's own (risk, an order no longer working) and any other. */
+  readonly refusals = new Map<string, number>();
 
   constructor(redis: Redis, private readonly instruments: readonly Instrument[], private readonly accounts: readonly string[], seed: number) {
     this.engine = new OrderEngine(redis);
@@ -55,7 +64,16 @@ export class OrderFlow {
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       this.refused++;
+      this.refusals.set(err.reason, (this.refusals.get(err.reason) ?? 0) + 1);
     }
+  }
+
+  /**
+   * Refusals the flow does not cause itself (INTERNAL, BACKEND_UNAVAILABLE, ...), by reason:
+   * a test asserts this is empty, so a crash or rebuild that breaks calls cannot hide here.
+   */
+  unexpectedRefusals(): Record<string, number> {
+    return Object.fromEntries([...this.refusals].filter(([reason]) => !FLOW_REFUSALS.has(reason)));
   }
 
   async run(steps: number): Promise<void> {

@@ -2,10 +2,12 @@
  * Produces events that follow src/domain/events.ts the way the matching engine does: in one
  * atomic step (MULTI) with the Redis state they describe (positions in the engine's key
  * layout, `{bk:SYM}:a:<len>:<acct>:pos`), so a test can compare Postgres with Redis.
- * Used until tests can drive the real engine; deterministic for a given seed.
+ * For the sync benchmark only: it builds a backlog of hundreds of thousands of entries far
+ * faster than the engine could (the tests drive the real engine, test/sync/support/
+ * engine-trades.ts). Deterministic for a given seed.
  */
 import type { Redis } from 'ioredis';
-import { eventStreamKey, type FillEvent, type OrderState, type PositionState } from '../../../src/domain/events.js';
+import { eventStreamKey, type FillEvent, type OrderState, type PositionState } from '../src/domain/events.js';
 
 /** The engine's per-account position key (src/workers/orders/lua/common.lua, AK()). */
 export function positionKey(sym: string, acct: string): string {

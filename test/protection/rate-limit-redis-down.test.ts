@@ -1,0 +1,66 @@
+/**
+ * The rate limiter when Redis is down (src/server/rate-limiter.ts fails open): calls are not
+ * refused as RATE_LIMITED nor hang; they go on to their pool, whose own Redis trouble answers
+ * UNAVAILABLE within the deadline; once Redis is back (empty, scripts gone) the limit holds
+ * again.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { status } from '@grpc/grpc-js';
+import { startTestStack, type TestStack } from '../support/stack.js';
+import { startRestartableRedis, type RestartableRedis } from '../support/restartable-redis.js';
+import { metricValue } from '../support/rpc-count.js';
+import { OrderClient, runAll, tally } from './support.js';
+
+describe('rate limits while Redis is down', () => {
+  let redis: RestartableRedis;
+  let stack: TestStack;
+  let pro: OrderClient;
+
+  before(async () => {
+    redis = await startRestartableRedis();
+    stack = await startTestStack({
+      withoutNginx: true,
+      redisUrl: redis.url,
+      // The key stays cached while Redis is away: this is about the limiter, not auth.
+      env: { TIERBOOK_RATE_LIMIT_PRO: '5', TIERBOOK_RATE_BURST_PRO: '10', TIERBOOK_AUTH_CACHE_MS: '600000' },
+    });
+    pro = OrderClient.of(stack.gatewayTarget, (await stack.createAccount('PRO')).apiKey);
+  });
+  after(async () => {
+    pro?.close();
+    await stack?.stop();
+    await redis?.destroy();
+  });
+
+  /** Calls that are admitted do no work: a lookup of an order that does not exist. */
+  const burst = (n: number) => runAll(Array.from({ length: n }, () => () => pro.getByClientId('no-such-order')));
+  const ranOnShared = () => metricValue(stack.gateway, 'tierbook_worker_task_seconds_count', { pool: 'shared', method: 'GetOrder' });
+
+  it('limits with Redis up, lets calls through (failing UNAVAILABLE on the way) with Redis down, and limits again after it is back', async () => {
+    const up = tally(await burst(20));
+    assert.equal(up['5/ORDER_NOT_FOUND'], 10, `the burst of 10 is admitted: ${JSON.stringify(up)}`);
+    assert.equal(up['8/RATE_LIMITED'], 10, JSON.stringify(up));
+
+    await redis.kill();
+    const ranBefore = await ranOnShared();
+    const down = await burst(20);
+    const counts = tally(down);
+    // Not refused by the limiter, not hung: each call went on to the worker, which could not
+    // reach Redis either and said so.
+    assert.equal(counts['8/RATE_LIMITED'], undefined, `the limiter must fail open: ${JSON.stringify(counts)}`);
+    for (const o of down) {
+      assert.equal(o.error?.code, status.UNAVAILABLE, JSON.stringify(counts));
+      assert.ok(o.ms < 9_000, `answered within the deadline (${o.ms.toFixed(0)} ms)`);
+    }
+    assert.equal(await ranOnShared() - ranBefore, 20, 'every call reached its pool');
+
+    await redis.up(); // empty: no rate-limit state, no cached script (EVALSHA falls back to EVAL)
+    let again: Record<string, number> = {};
+    for (let i = 0; i < 100 && !again['8/RATE_LIMITED']; i++) {
+      again = tally(await burst(20));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok((again['8/RATE_LIMITED'] ?? 0) > 0, `limits hold again: ${JSON.stringify(again)}`);
+  });
+});
