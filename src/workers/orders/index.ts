@@ -16,6 +16,11 @@ function isConnectionError(err: unknown): boolean {
   return e?.name === 'MaxRetriesPerRequestError' || e?.code === 'ECONNREFUSED' || /Connection is closed|Stream isn't writeable/.test(e?.message ?? '');
 }
 
+/** Redis' refusal of a write at maxmemory ("OOM command not allowed when used memory > 'maxmemory'"). */
+function isOutOfMemory(err: unknown): boolean {
+  return /^OOM /.test((err as { message?: string })?.message ?? '');
+}
+
 /**
  * Maps a lost Redis connection to BACKEND_UNAVAILABLE (retryable). A mutating call may or
  * may not have run; a retry with the same client_order_id is safe, which the message says.
@@ -25,6 +30,12 @@ function guarded(h: UnaryHandler): UnaryHandler {
     try {
       return await h(ctx, call);
     } catch (err) {
+      if (!(err instanceof ApiError) && isOutOfMemory(err)) {
+        // Redis refuses writes at maxmemory (noeviction): nothing was changed, the sync keeps
+        // draining (reads and XACK still work), and the call may be retried.
+        ctx.logger.error({ err, method: call.method }, 'redis is at maxmemory and refuses writes');
+        throw new ApiError('BACKEND_UNAVAILABLE', 'the order store is out of memory and refuses new writes; nothing was changed, retry later');
+      }
       if (!(err instanceof ApiError) && isConnectionError(err)) {
         ctx.logger.warn({ err, method: call.method }, 'redis unavailable');
         throw new ApiError('BACKEND_UNAVAILABLE', 'the order store is unavailable; retry (with the same client_order_id to stay idempotent)');
