@@ -8,11 +8,13 @@ import type { OrderInput } from './order-input.js';
  * (symbol, side, type, time in force, price, quantity, post-only, self-trade prevention)
  * comes from the retry itself; the record keeps only what the place script decided:
  *
- *   ctime|ver|status|reason|filled|notional|n:px:qty;n:px:qty...   (fill ids SYM:F<n>)
+ *   ctime|ver|status|reason|filled|notional|n:px:qty:m;n:px:qty:m...
+ *
+ * with fill ids SYM:F<n> and maker order ids SYM:<m>.
  *
  * (The queue sequence is not kept: no reply shows it, and a rebuild could not restore it.)
  *
- * About 40 bytes plus 20 per fill, instead of the ~770-byte JSON reply. The place script
+ * About 40 bytes plus 25 per fill, instead of the ~770-byte JSON reply. The place script
  * (src/workers/orders/lua/common.lua `placementSnap`) writes the same format.
  */
 
@@ -25,8 +27,8 @@ export interface Placement {
 }
 
 /** Encodes a placement answer (used by the rebuild; the script has its own encoder). */
-export function encodePlacement(o: OrderState, fills: readonly Pick<FillEvent, 'id' | 'px' | 'qty'>[]): string {
-  const fs = fills.map((f) => `${f.id.slice(f.id.lastIndexOf(':F') + 2)}:${f.px}:${f.qty}`).join(';');
+export function encodePlacement(o: OrderState, fills: readonly Pick<FillEvent, 'id' | 'px' | 'qty' | 'maker'>[]): string {
+  const fs = fills.map((f) => `${f.id.slice(f.id.lastIndexOf(':F') + 2)}:${f.px}:${f.qty}:${f.maker.order.slice(f.maker.order.lastIndexOf(':') + 1)}`).join(';');
   return [o.ctime, o.ver, o.status, o.reason, o.filled, o.notional, fs].join('|');
 }
 
@@ -42,10 +44,11 @@ export function decodePlacement(snap: string, orderId: string, accountId: string
   };
   const makerSide = input.side === 'BUY' ? 'SELL' : 'BUY';
   const fills = fs === '' ? [] : fs.split(';').map((f): PlacementFill => {
-    const [n, px, qty] = f.split(':');
+    const [n, px, qty, m] = f.split(':');
     return {
       id: `${input.symbol}:F${n}`, sym: input.symbol, px: px!, qty: qty!, time: ctime!,
-      maker: { order: '', coid: '', acct: '', side: makerSide },
+      // The maker's client order id and account are not the taker's to see; the record omits them.
+      maker: { order: `${input.symbol}:${m}`, coid: '', acct: '', side: makerSide },
       taker: { order: orderId, coid: input.coid, acct: accountId, side: input.side },
     };
   });

@@ -77,10 +77,12 @@ end
 
 -- What a retry of a placement answers, compactly (src/domain/matching/placement-snapshot.ts
 -- decodes it; the request itself supplies every field the fingerprint fixes):
--- "ctime|ver|status|reason|filled|notional|n:px:qty;..." with fill ids SYM:F<n>.
+-- "ctime|ver|status|reason|filled|notional|n:px:qty:m;..." (fill SYM:F<n>, maker order SYM:<m>).
 local function placementSnap(o, fills)
   local fs = {}
-  for i, f in ipairs(fills) do fs[i] = string.sub(f.id, #SYM + 3) .. ':' .. f.px .. ':' .. f.qty end
+  for i, f in ipairs(fills) do
+    fs[i] = string.sub(f.id, #SYM + 3) .. ':' .. f.px .. ':' .. f.qty .. ':' .. string.sub(f.maker.order, #SYM + 2)
+  end
   return table.concat({ o.ctime, o.ver, o.status, o.reason, o.filled, o.notional, table.concat(fs, ';') }, '|')
 end
 
