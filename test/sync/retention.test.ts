@@ -226,3 +226,38 @@ describe('a rebuild after retention', () => {
     assert.equal(json((await getOrder(alice, { clientOrderId: 'ret-taker' })).order).includes('ORDER_STATUS_FILLED'), true, 'a retired order is still found');
   });
 });
+
+describe('Redis at maxmemory', () => {
+  test('a PlaceOrder gets UNAVAILABLE with a readable reason; acknowledged orders still reach Postgres', { timeout: 60_000 }, async () => {
+    await sync?.stop();
+    sync = undefined;
+    const acked = await place(alice, { side: Side.BUY, priceTicks: 650n, quantityLots: 1n, clientOrderId: 'before-oom' });
+    const used = Number(/used_memory:(\d+)/.exec(await stack.redis.info('memory'))![1]);
+    await stack.redis.config('SET', 'maxmemory', String(used + 2 * 1024 * 1024));
+    try {
+      // Fill Redis up to its limit, as a growing dataset would.
+      // (Large values first, then small ones: a refused command's own buffer is freed again.)
+      let i = 0;
+      for (const size of [64 * 1024, 1024, 64]) {
+        for (;;) {
+          const full = await stack.redis.set(`oom-filler:${i++}`, 'x'.repeat(size)).then(() => false, (err: Error) => /^OOM /.test(err.message));
+          if (full) break;
+          assert.ok(i < 100_000, 'Redis never reached maxmemory');
+        }
+      }
+      const refused = await expectError(place(alice, { side: Side.BUY, priceTicks: 650n, quantityLots: 1n, clientOrderId: 'during-oom' }));
+      assert.deepEqual([refused.code, refused.reason], [14, 'BACKEND_UNAVAILABLE']);
+      assert.match(refused.message, /out of memory.*nothing was changed/);
+      // The sync still drains (reads and acknowledgements are allowed at maxmemory).
+      sync = await startSyncThread(syncConfig(), pino({ level: 'silent' }));
+      await eventually('the acknowledged order reached Postgres', async () =>
+        (await stack.sql`SELECT 1 FROM orders WHERE order_id = ${acked.order!.orderId}`).length === 1);
+    } finally {
+      const fillers = await stack.redis.keys('oom-filler:*');
+      if (fillers.length) await stack.redis.del(...fillers);
+      await stack.redis.config('SET', 'maxmemory', '0');
+    }
+    const after = await place(alice, { side: Side.BUY, priceTicks: 650n, quantityLots: 1n, clientOrderId: 'during-oom' });
+    assert.equal(after.order!.status, OrderStatus.NEW, 'the refused order was never placed: its id is still free');
+  });
+});
