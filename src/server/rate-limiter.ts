@@ -5,6 +5,7 @@ import { ApiError } from '../domain/errors.js';
 import type { TierName } from '../domain/tiers.js';
 import type { TierConfig } from '../shared/config.js';
 import { fromRoot } from '../shared/paths.js';
+import { lostConnection } from '../shared/redis.js';
 
 /** The script's source is read from the tree: dist/ holds no .lua files. */
 const GCRA_SOURCE = readFileSync(fromRoot('src', 'server', 'lua', 'gcra.lua'), 'utf8');
@@ -79,6 +80,11 @@ export class RateLimiter {
   async take(accountId: string, tier: TierName): Promise<void> {
     const { ratePerSec, burst } = this.tiers[tier];
     if (ratePerSec <= 0) return;
+    if (lostConnection(this.redis)) {
+      // Fail open at once: a command sent now would wait for ioredis' reconnect back-off.
+      this.logThrottled(new Error(`redis connection is ${this.redis.status}`));
+      return;
+    }
     for (;;) {
       const lease = this.leases.get(accountId);
       if (lease?.taking) {
@@ -112,11 +118,7 @@ export class RateLimiter {
     try {
       reply = await this.redis.tierbook_gcra(rateLimitKey(accountId), String(intervalUs), String(burst), String(leaseSize(ratePerSec, burst)));
     } catch (err) {
-      const now = Date.now();
-      if (now - this.lastErrorLog >= ERROR_LOG_EVERY_MS) {
-        this.lastErrorLog = now;
-        this.logger.error({ err }, 'rate limit check failed; letting calls through');
-      }
+      this.logThrottled(err);
       return {};
     }
     this.leasesTaken++;
@@ -125,6 +127,14 @@ export class RateLimiter {
     into.left = granted;
     into.until = Date.now() + LEASE_MS;
     return {};
+  }
+
+  private logThrottled(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog >= ERROR_LOG_EVERY_MS) {
+      this.lastErrorLog = now;
+      this.logger.error({ err }, 'rate limit check failed; letting calls through');
+    }
   }
 
   private remember(accountId: string, lease: Lease): void {

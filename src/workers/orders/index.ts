@@ -1,4 +1,5 @@
 import { ApiError } from '../../domain/errors.js';
+import { lostConnection } from '../../shared/redis.js';
 import type { UnaryHandler } from '../handler.js';
 import { amendOrder } from './amend-order.js';
 import { cancelOrder } from './cancel-order.js';
@@ -27,6 +28,10 @@ function isOutOfMemory(err: unknown): boolean {
  */
 function guarded(h: UnaryHandler): UnaryHandler {
   return async (ctx, call) => {
+    if (lostConnection(ctx.redis)) {
+      // Nothing is sent: the call certainly did not run, and the client hears it at once.
+      throw new ApiError('BACKEND_UNAVAILABLE', 'the order store is unavailable; nothing was changed, retry (with the same client_order_id to stay idempotent)');
+    }
     try {
       return await h(ctx, call);
     } catch (err) {
