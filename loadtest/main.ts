@@ -90,6 +90,8 @@ async function main(): Promise<number> {
     apiKeys: new Map(),
     connections: int('connections', values.connections, scenario.defaults.connections, 1),
     concurrency: int('concurrency', values.concurrency, scenario.defaults.concurrency, 1),
+    // The stack's admin port serves the cluster's /metrics: the per-stage table reads it.
+    metricsUrl: scenario.target === 'stack' ? `http://127.0.0.1:${config.adminPort}/metrics` : undefined,
   };
   console.log(`tierbook load test: ${isSweep ? 'sweep of ' : ''}${scenario.name} -> ${dir}`);
 
@@ -178,6 +180,7 @@ async function plainRun(
     })),
     verdicts: judge(rules, m.tiers),
     invariants: await invariantsFor(scenario, databaseUrl, m),
+    stages: m.stages,
   };
 }
 

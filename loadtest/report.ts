@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamResult } from './ghz-result.js';
 import type { SlaRule, SlaVerdict, TierName } from './sla.js';
+import { stageTable, type StageRow } from './stage-table.js';
 import { barChart, fmt, lineChart, type BarGroup, type Series } from './svg-chart.js';
 
 /**
@@ -60,10 +61,12 @@ export interface RunReport {
    * highest rate that passed a short step (differs when the confirmation failed).
    */
   sweep?: { steps: SweepStep[]; maxSustainedRps: number | null; stepMaxRps?: number | null };
+  /** Per tier and stage, where the time went (the plain run, or the sweep's half-load run). */
+  stages?: StageRow[];
 }
 
 /** What a run knows before it measures: the report without its results. */
-export type RunBase = Omit<RunReport, 'streams' | 'tiers' | 'baseline' | 'ratio' | 'verdicts' | 'invariants' | 'settings'>;
+export type RunBase = Omit<RunReport, 'streams' | 'tiers' | 'baseline' | 'ratio' | 'verdicts' | 'invariants' | 'settings' | 'stages'>;
 
 const TIER_COLOR: Record<string, string> = { premium: '#6a3d9a', shared: '#1f78b4', baseline: '#999999' };
 const BASELINE_GREYS = ['#bdbdbd', '#737373', '#525252'];
@@ -156,6 +159,8 @@ export function renderMarkdown(r: RunReport, charts: string[]): string {
     L.push(line(`**all ${tier}**`, tier, offered, s));
   }
   L.push('');
+
+  L.push(...stageTable(r.stages ?? []));
 
   if (r.ratio.length) {
     L.push('## Ratio to the baseline echo (same run, same ghz settings)', '', row(['compared', 'throughput ratio', 'p50 ratio', 'p99 ratio']), row(['---', '---:', '---:', '---:']));

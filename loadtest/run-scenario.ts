@@ -6,6 +6,7 @@ import { mergeStreams, summarise, type GhzReport, type StreamResult } from './gh
 import type { StreamRun } from './report.js';
 import { streamRps, type Instrument, type Scenario, type StreamSpec } from './scenario.js';
 import type { TierName } from './sla.js';
+import { scrape, stageRows, type StageRow } from './stage-table.js';
 
 /**
  * One measured run of a scenario at one offered rate: every stream's ghz process starts at
@@ -25,6 +26,8 @@ export interface RunContext {
   apiKeys: Map<string, string>;
   connections: number;
   concurrency: number;
+  /** The stack's /metrics (the admin port), for the per-stage table; unset for the baseline. */
+  metricsUrl?: string;
 }
 
 export interface Measured {
@@ -36,6 +39,8 @@ export interface Measured {
   acceptedOrders: number;
   /** The client order id prefix of this measurement's orders (run id plus step tag). */
   orderPrefix: string;
+  /** Per tier and stage, where the gateways' time went during this measurement. */
+  stages: StageRow[];
 }
 
 const PEER_LAG_MS = 1000;
@@ -70,11 +75,13 @@ export async function measure(ctx: RunContext, scenario: Scenario, host: string,
       : runGhz(ctx.ghz, configFile, config, durationSec);
     return { st, rps, done };
   });
+  const metricsBefore = scrape(ctx.metricsUrl);
   const reports = await withProgress(`${tag}: ${jobs.length} ghz process(es) at ${totalRps || 'max'} calls/s`, durationSec, Promise.all(jobs.map((j) => j.done)));
-  return collect(jobs.map((j, i) => ({ st: j.st, rps: j.rps, report: reports[i]! })), runId);
+  const stages = stageRows(await metricsBefore, await scrape(ctx.metricsUrl));
+  return { ...collect(jobs.map((j, i) => ({ st: j.st, rps: j.rps, report: reports[i]! })), runId), stages };
 }
 
-function collect(runs: { st: StreamSpec; rps: number; report: GhzReport }[], orderPrefix: string): Measured {
+function collect(runs: { st: StreamSpec; rps: number; report: GhzReport }[], orderPrefix: string): Omit<Measured, 'stages'> {
   const streams: StreamRun[] = runs.map((r) => ({ name: r.st.name, tier: r.st.tier, rps: r.rps, result: summarise(r.report) }));
   const tiers: Partial<Record<TierName, StreamResult>> = {};
   for (const tier of ['premium', 'shared'] as const) {

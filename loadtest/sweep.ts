@@ -114,6 +114,7 @@ export async function sweep(
   const baseline: RunReport['baseline'] = [];
   const ratio: RunReport['ratio'] = [];
   let invariants: InvariantCheck[] = [];
+  let stages: Measured['stages'] = [];
   let tiers: Measured['tiers'] = {};
   let verdicts: RunReport['verdicts'] = [];
   // Confirm at full length, from the highest passing step down: a rate that held for a short
@@ -138,6 +139,7 @@ export async function sweep(
     invariants = await o.invariants(confirm);
     const halfRps = Math.max(1, Math.round(max / 2));
     const half = await measure(ctx, scenario, target, halfRps, o.durationSec, 'half');
+    stages = half.stages;
     streams.push(...half.streams);
     tiers = half.tiers;
     // A tierless target (the baseline itself) is charted as the baseline.
@@ -176,5 +178,6 @@ export async function sweep(
     verdicts,
     invariants,
     sweep: { steps, maxSustainedRps: confirmed, stepMaxRps: lastPass },
+    stages,
   };
 }

@@ -7,6 +7,8 @@ export interface RedisOptions {
   port: number;
   /** Append-only file with fsync every second: what the stack runs with. Tests may turn it off. */
   appendOnly?: boolean;
+  /** `maxmemory` (e.g. '2gb'); past it Redis refuses writes (noeviction) instead of growing. */
+  maxmemory?: string;
   /** Extra `redis-server` arguments, e.g. ['--cluster-enabled', 'yes']. */
   extraArgs?: string[];
 }
@@ -22,6 +24,15 @@ export async function startRedis(opts: RedisOptions): Promise<OwnedProcess & { u
     '--save', '',
     '--appendonly', opts.appendOnly ? 'yes' : 'no',
     '--appendfsync', 'everysec',
+    // Rewrites write an RDB snapshot plus the tail (fast to write and to load), and only once
+    // the file doubled past 64 MB, so a steady dataset rewrites rarely (docs/retention.md).
+    '--aof-use-rdb-preamble', 'yes',
+    '--auto-aof-rewrite-percentage', '100',
+    '--auto-aof-rewrite-min-size', '64mb',
+    // Keep fsync during a rewrite: skipping it would widen the loss window on an OS crash from
+    // one second to the whole rewrite (docs/sync.md, "Persistence").
+    '--no-appendfsync-on-rewrite', 'no',
+    ...(opts.maxmemory ? ['--maxmemory', opts.maxmemory] : []),
     // Streams and books must never be evicted.
     '--maxmemory-policy', 'noeviction',
     '--protected-mode', 'yes',

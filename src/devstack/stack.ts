@@ -49,7 +49,7 @@ export function portOf(url: string): number {
 
 export async function startData(config: Config, state: StackState): Promise<void> {
   const dir = stackDir();
-  const redis = await startRedis({ dir: join(dir, 'redis'), port: portOf(config.redisUrl), appendOnly: true });
+  const redis = await startRedis({ dir: join(dir, 'redis'), port: portOf(config.redisUrl), appendOnly: true, maxmemory: process.env.TIERBOOK_REDIS_MAXMEMORY || '4gb' });
   state.redis = redis.pid;
   writeState(state);
   const pg = await startPostgres({ dir: join(dir, 'postgres'), port: portOf(config.databaseUrl) });

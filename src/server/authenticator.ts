@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../domain/errors.js';
 import { isTierName } from '../domain/tiers.js';
 import { authKey, findPrincipalInDb, hashApiKey, type Principal } from '../shared/accounts-store.js';
+import { lostConnection } from '../shared/redis.js';
 
 const MAX_CACHED = 50_000;
 
@@ -42,6 +43,8 @@ export class Authenticator {
   }
 
   private async fromRedis(keyHash: string): Promise<Principal | undefined> {
+    // Redis gone: ask Postgres (the truth) at once instead of waiting for the reconnects.
+    if (lostConnection(this.deps.redis)) return undefined;
     let fields: Record<string, string>;
     try {
       fields = await this.deps.redis.hgetall(authKey(keyHash));
@@ -60,7 +63,7 @@ export class Authenticator {
       this.deps.logger.error({ err }, 'auth lookup in postgres failed');
       throw new ApiError('BACKEND_UNAVAILABLE', 'authentication is temporarily unavailable');
     });
-    if (principal) {
+    if (principal && !lostConnection(this.deps.redis)) {
       await this.deps.redis.hset(authKey(keyHash), 'account', principal.accountId, 'tier', principal.tier).catch(() => {});
     }
     return principal;

@@ -6,6 +6,9 @@ import type { Principal } from '../shared/accounts-store.js';
 import type { Authenticator } from './authenticator.js';
 import { toServiceError } from './status.js';
 import type { TierPools } from './tier-pools.js';
+import { callStages, type Stage } from './metrics/call-stages.js';
+import { nowMs } from '../workers/call-timing.js';
+import type { CallResult, CallTask } from '../workers/task.js';
 
 export interface UnaryDeps {
   auth: Authenticator;
@@ -16,7 +19,7 @@ export interface UnaryDeps {
   /** Deadline (ms from now) for a call of this tier whose client set none (admission.ts). */
   tierDeadlineMs?: (tier: Principal['tier']) => number;
   /** Observes every finished call (metrics, logs). */
-  onDone?: (info: { method: string; principal?: Principal; code: number; seconds: number; requestId: string; reason?: string }) => void;
+  onDone?: (info: { method: string; principal?: Principal; code: number; seconds: number; requestId: string; reason?: string; stages?: Record<Stage, number> }) => void;
 }
 
 function deadlineMs(call: ServerUnaryCall<Buffer, Buffer>): number {
@@ -33,12 +36,17 @@ function deadlineMs(call: ServerUnaryCall<Buffer, Buffer>): number {
 export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buffer, Buffer> {
   return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
     const started = process.hrtime.bigint();
+    const receivedAt = nowMs();
+    let admittedAt = 0;
+    let task: CallTask | undefined;
+    let result: CallResult | undefined;
     let principal: Principal | undefined;
     const requestId = randomUUID();
     let answered = false;
     const finish = (code: number, reason?: string) => {
       answered = true;
-      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9, requestId, reason });
+      const stages = callStages({ receivedAt, admittedAt, queuedAt: task?.queuedAt ?? 0, answeredAt: nowMs() }, result?.timing);
+      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9, requestId, reason, stages });
     };
 
     const abort = new AbortController();
@@ -51,14 +59,13 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
       try {
         principal = await deps.auth.authenticate(call.metadata);
         await deps.admit?.(principal, method);
+        admittedAt = nowMs();
         const deadline = deadlineMs(call) || (deps.tierDeadlineMs ? Date.now() + deps.tierDeadlineMs(principal.tier) : 0);
         if (deadline > 0 && Date.now() >= deadline) {
           throw new ApiError('DEADLINE_PASSED', 'the call deadline passed before the call could run; it was not executed');
         }
-        const result = await deps.pools.run(
-          { method, accountId: principal.accountId, tier: principal.tier, payload: call.request, deadline, requestId },
-          abort.signal,
-        );
+        task = { method, accountId: principal.accountId, tier: principal.tier, payload: call.request, deadline, requestId };
+        result = await deps.pools.run(task, abort.signal);
         if (result.ok) {
           const p = result.payload;
           callback(null, Buffer.from(p.buffer, p.byteOffset, p.byteLength));

@@ -196,6 +196,17 @@ export function loadConfig(env: Env = process.env) {
     orders: {
       maxBatchOrders: int(env, 'TIERBOOK_MAX_BATCH_ORDERS', 100, 1, 10_000),
       instrumentsFile: str(env, 'TIERBOOK_INSTRUMENTS_FILE', fromRoot('config', 'instruments.json')),
+      /**
+       * A finished order (filled, canceled, expired, rejected) stays in Redis this long after
+       * its last change, and in any case until the sync has committed its events; then only
+       * Postgres has it (docs/retention.md).
+       */
+      retentionMs: int(env, 'TIERBOOK_ORDER_RETENTION_MS', 600_000, 0),
+      /**
+       * A client order id is remembered (a retry gets the first result, other content is
+       * refused) while its order is open and at least this long after it was placed.
+       */
+      idempotencyWindowMs: int(env, 'TIERBOOK_IDEMPOTENCY_WINDOW_MS', 3_600_000, 0),
     },
     /** The write-behind from the books' event streams to Postgres (src/sync/, docs/sync.md). */
     sync: {

@@ -22,3 +22,13 @@ export function createRedis(url: string, overrides: RedisOptions = {}): Redis {
 export function createBlockingRedis(url: string, overrides: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: false, ...overrides });
 }
+
+/**
+ * Whether a client that was connected has lost its server and is retrying: a command sent
+ * now would wait in ioredis' offline queue through growing reconnect delays. Callers that
+ * can answer without Redis (fail open, another source, UNAVAILABLE) should do so at once.
+ * A client still making its first connection ('connecting') is not "lost".
+ */
+export function lostConnection(redis: { status: string }): boolean {
+  return redis.status === 'reconnecting' || redis.status === 'close' || redis.status === 'end';
+}

@@ -64,7 +64,7 @@ export async function startSyncService(config: Config, logger: Logger): Promise<
       const [p50, p99] = loop.lag.percentiles([50, 99]);
       loop.stats.lagP50Ms = p50 ?? 0;
       loop.stats.lagP99Ms = p99 ?? 0;
-      await watchStreams(control, loop.source.streams, config.sync, loop.stats, logger);
+      await watchStreams(control, loop.source.streams, config.sync, config.orders, loop.stats, logger);
     }, onError('stream trim')),
     every(PARTITION_CHECK_MS, async () => void (await ensurePartitions(sql, config.sync.partitionsAhead)), onError('partition upkeep')),
   ];

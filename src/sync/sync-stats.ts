@@ -21,6 +21,8 @@ export interface SyncStats {
   maxStreamLength: number;
   /** Entries delivered to the group (any host) and not yet acknowledged, at the last trim pass. */
   pending: number;
+  /** Finished orders removed from Redis after their retention window (docs/retention.md). */
+  ordersRetired: number;
 }
 
 /** Keeps a bounded window of lag samples and answers percentiles over it. */
@@ -42,5 +44,5 @@ export class LagWindow {
 }
 
 export function emptyStats(): SyncStats {
-  return { committed: 0, batches: 0, deadLettered: 0, reclaimed: 0, retries: 0, batchTarget: 0, lagP50Ms: 0, lagP99Ms: 0, maxStreamLength: 0, pending: 0 };
+  return { committed: 0, batches: 0, deadLettered: 0, reclaimed: 0, retries: 0, batchTarget: 0, lagP50Ms: 0, lagP99Ms: 0, maxStreamLength: 0, pending: 0, ordersRetired: 0 };
 }

@@ -8,6 +8,7 @@ import {
 } from '../gen/tierbook/v1/order_service_pb.js';
 import { OrderStatus, type Order } from '../gen/tierbook/v1/types_pb.js';
 import type { CallTask } from './task.js';
+import { currentTiming } from './call-timing.js';
 
 /**
  * Metrics of a Piscina worker thread, and their way to the process.
@@ -119,7 +120,14 @@ export function instrumentRedis(redis: Redis, histogram: Histogram<'pool' | 'com
     if (!cmd[TIMED]) {
       cmd[TIMED] = true;
       const end = histogram.startTimer({ pool, command: cmd.name });
-      cmd.promise.then(() => end(), () => end());
+      // The call this command belongs to (worker threads), for its `redis` stage.
+      const call = currentTiming();
+      const sent = call ? performance.now() : 0;
+      const settle = () => {
+        end();
+        if (call) call.redisMs += performance.now() - sent;
+      };
+      cmd.promise.then(settle, settle);
     }
     return send(cmd, ...rest);
   };

@@ -1,5 +1,6 @@
 import type { WireError } from '../domain/errors.js';
 import type { TierName } from '../domain/tiers.js';
+import type { WorkerTiming } from './call-timing.js';
 
 /**
  * One unary call handed from the gateway to a worker thread. The request stays as the raw
@@ -21,5 +22,8 @@ export interface CallTask {
   queuedAt?: number;
 }
 
-/** The encoded response bytes, or the error to send. Plain data: it crosses a thread. */
-export type CallResult = { ok: true; payload: Uint8Array } | { ok: false; error: WireError };
+/**
+ * The encoded response bytes, or the error to send, and where the thread's time went. Plain
+ * data: it crosses a thread.
+ */
+export type CallResult = ({ ok: true; payload: Uint8Array } | { ok: false; error: WireError }) & { timing?: WorkerTiming };

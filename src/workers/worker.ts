@@ -11,6 +11,7 @@ import { handlerFor } from './handlers.js';
 import { CallSlots } from './call-slots.js';
 import type { CallResult, CallTask } from './task.js';
 import { startThreadMetrics, type ThreadMetrics } from './metrics-bridge.js';
+import { nowMs, runTimed, type WorkerTiming } from './call-timing.js';
 
 /**
  * The Piscina worker: one per thread. Connections are made once per thread, on the first
@@ -58,6 +59,7 @@ async function runCall(task: CallTask): Promise<CallResult> {
   await slots.acquire();
   // Started after the slot: the pool wait the metrics report includes the wait for a slot.
   const done = c.metrics.beginTask(task);
+  const timing: WorkerTiming = { startedAt: nowMs(), finishedAt: 0, redisMs: 0 };
   try {
     if (task.deadline > 0 && Date.now() >= task.deadline) {
       throw new ApiError('DEADLINE_PASSED', 'the call deadline passed before the call could run; it was not executed');
@@ -65,15 +67,17 @@ async function runCall(task: CallTask): Promise<CallResult> {
     if (task.cancelled && Atomics.load(task.cancelled, 0) === 1) {
       throw new ApiError('CALL_CANCELLED', 'the client cancelled the call before it could run; it was not executed');
     }
-    const payload = await handlerFor(task.method)(c, task);
+    const payload = await runTimed(timing, () => handlerFor(task.method)(c, task));
     done(true, payload);
-    return { ok: true, payload };
+    timing.finishedAt = nowMs();
+    return { ok: true, payload, timing };
   } catch (err) {
     if (!(err instanceof ApiError)) {
       c.logger.error({ err, method: task.method, requestId: task.requestId }, 'unhandled error in handler');
     }
     done(false);
-    return { ok: false, error: toWireError(err) };
+    timing.finishedAt = nowMs();
+    return { ok: false, error: toWireError(err), timing };
   } finally {
     slots.release();
   }

@@ -20,7 +20,7 @@ function stream(p95: number, p99: number, okPerSec: number, errors = 0): StreamR
 }
 
 function measured(premium: StreamResult, okPerSec: number): Measured {
-  return { streams: [], tiers: { premium }, all: { ...premium, okPerSec }, acceptedOrders: 0, orderPrefix: 'lt-test' };
+  return { streams: [], tiers: { premium }, all: { ...premium, okPerSec }, acceptedOrders: 0, orderPrefix: 'lt-test', stages: [] };
 }
 
 describe('sweep step verdict', () => {

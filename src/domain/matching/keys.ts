@@ -36,6 +36,16 @@ export function accountBookKey(symbol: string, accountId: string, part: 'pos' | 
   return `${bookTag(symbol)}:a:${accountPart(accountId)}:${part}`;
 }
 
+/**
+ * The member of an account's `all`/`open` index: ctime (13 digits), the order id's counter
+ * (12 digits), the id; all scored 0 so the set is ordered by bytes, oldest first (the place
+ * script's `lx`; ListOrders and the rebuild rebuild it from an order's state).
+ */
+export function listMember(o: { id: string; ctime: string }): string {
+  const counter = o.id.slice(o.id.lastIndexOf(':') + 1);
+  return `${o.ctime.padStart(13, '0')}:${counter.padStart(12, '0')}:${o.id}`;
+}
+
 /** Book levels: `px:B`/`px:S` sorted sets of prices; `q:B:<px>` queues ordered by sequence. */
 export function levelsKey(symbol: string, side: 'B' | 'S'): string {
   return `${bookTag(symbol)}:px:${side}`;
@@ -58,6 +68,19 @@ export function bookStateKey(symbol: string): string {
 /** The account-wide reservation of a client order id; its value is the order fingerprint. */
 export function clientOrderReservationKey(accountId: string, coid: string): string {
   return `{ac:${accountId}}:coid:${coid}`;
+}
+
+/** Finished orders of a book by the stream time of their last event (the retention sweeper's queue). */
+export function finishedOrdersKey(symbol: string): string {
+  return `${bookTag(symbol)}:fin`;
+}
+
+/**
+ * Set once an account's first client order id reservation expired (idempotency window over):
+ * from then on a client order id Redis no longer knows may name an order only Postgres has.
+ */
+export function accountRetiredIdsKey(accountId: string): string {
+  return `{ac:${accountId}}:coid-expired`;
 }
 
 /** Order ids are `SYMBOL:n`: the book is found from the id alone, without a lookup. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { status } from '@grpc/grpc-js';
 import type { Principal } from '../../shared/accounts-store.js';
 import { codeName } from './sla.js';
+import type { Stage } from './call-stages.js';
 
 /** What a finished unary call reports (UnaryDeps.onDone). */
 export interface CallRecord {
@@ -11,6 +12,8 @@ export interface CallRecord {
   seconds: number;
   requestId: string;
   reason?: string;
+  /** Seconds per stage, for calls that ran on a worker thread (call-stages.ts). */
+  stages?: Record<Stage, number>;
 }
 
 /** Server faults are always logged: an operator needs every one of them. */

@@ -33,7 +33,7 @@ export class GatewayMetrics {
 
   /** The UnaryDeps.onDone hook: metrics and the log line of one call. */
   readonly onDone = (c: CallRecord): void => {
-    this.rpc.observe({ method: c.method, tier: c.principal?.tier, code: c.code, seconds: c.seconds });
+    this.rpc.observe({ method: c.method, tier: c.principal?.tier, code: c.code, seconds: c.seconds, stages: c.stages });
     this.log(c);
   };
 

@@ -2,6 +2,10 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TierName } from '../../domain/tiers.js';
 import { codeName, methodLabel, metSla, RPC_BUCKETS, SLA_OBJECTIVES } from './sla.js';
 import { SlaWindow } from './sla-window.js';
+import { STAGES, type Stage } from './call-stages.js';
+
+/** Stage latency buckets, seconds: most stages take 0.05-5 ms on loopback. */
+const STAGE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
 
 /** What the gateway knows about a finished unary call (UnaryDeps.onDone). */
 export interface FinishedCall {
@@ -9,6 +13,7 @@ export interface FinishedCall {
   tier?: TierName;
   code: number;
   seconds: number;
+  stages?: Record<Stage, number>;
 }
 
 /** The tier label of calls that never authenticated. */
@@ -25,6 +30,7 @@ export class RpcMetrics {
   private readonly slaCalls: Counter<'tier' | 'objective'>;
   private readonly slaMet: Counter<'tier' | 'objective'>;
   private readonly window = new SlaWindow();
+  private readonly stage: Histogram<'tier' | 'stage'>;
 
   constructor(registry: Registry) {
     this.duration = new Histogram({
@@ -32,6 +38,13 @@ export class RpcMetrics {
       help: 'Unary RPC latency in the gateway, from the call arriving to its answer, by method, tier and gRPC status.',
       labelNames: ['method', 'tier', 'code'],
       buckets: RPC_BUCKETS,
+      registers: [registry],
+    });
+    this.stage = new Histogram({
+      name: 'tierbook_call_stage_seconds',
+      help: 'Where unary calls spend their time, per tier and stage: admission, pool_wait, decode_logic_encode, redis, reply, total (src/server/metrics/call-stages.ts).',
+      labelNames: ['tier', 'stage'],
+      buckets: STAGE_BUCKETS,
       registers: [registry],
     });
     this.slaCalls = new Counter({
@@ -69,6 +82,7 @@ export class RpcMetrics {
   observe(call: FinishedCall): void {
     const tier = call.tier ?? NO_TIER;
     this.duration.observe({ method: methodLabel(call.method), tier, code: codeName(call.code) }, call.seconds);
+    if (call.stages) for (const st of STAGES) this.stage.observe({ tier, stage: st }, call.stages[st]);
     if (!call.tier) return;
     for (const objective of SLA_OBJECTIVES) {
       const met = metSla(objective, call.tier, call.code, call.seconds);

@@ -8,6 +8,7 @@ const COUNTERS: [keyof SyncStats, string, string][] = [
   ['deadLettered', 'tierbook_sync_dead_lettered_total', 'Entries moved to a dead-letter stream after repeated failures.'],
   ['reclaimed', 'tierbook_sync_reclaimed_total', 'Pending entries taken over from dead consumers.'],
   ['retries', 'tierbook_sync_retries_total', 'Failed attempts to reach Postgres or Redis (each followed by a back-off).'],
+  ['ordersRetired', 'tierbook_orders_retired_total', 'Finished orders removed from Redis after their retention window (Postgres answers for them).'],
 ];
 
 /**

@@ -1,4 +1,5 @@
 import type { FillEvent, OrderState } from '../../domain/events.js';
+import { encodePlacement } from '../../domain/matching/placement-snapshot.js';
 
 /**
  * What a PlaceOrder call answered when the order was placed: the order right after its place
@@ -15,6 +16,16 @@ import type { FillEvent, OrderState } from '../../domain/events.js';
  * whatever the clock says.
  */
 export function placementResult(order: OrderState, placed: { px: string; qty: string }, takerFills: FillEvent[]): string {
+  // Same shape as the place script's reply: {o = order state, f = fills}.
+  return JSON.stringify({ o: placementOrder(order, placed, takerFills), f: takerFills });
+}
+
+/** The same answer as the compact record the place script keeps (placement-snapshot.ts). */
+export function placementSnapshot(order: OrderState, placed: { px: string; qty: string }, takerFills: FillEvent[]): string {
+  return encodePlacement(placementOrder(order, placed, takerFills), takerFills);
+}
+
+function placementOrder(order: OrderState, placed: { px: string; qty: string }, takerFills: FillEvent[]): OrderState {
   let filled = 0n;
   let notional = 0n;
   for (const f of takerFills) {
@@ -37,6 +48,5 @@ export function placementResult(order: OrderState, placed: { px: string; qty: st
   } else {
     Object.assign(o, { status: 'NEW', reason: '', ver: '1' });
   }
-  // Same shape as the place script's reply: {o = order state, f = fills}.
-  return JSON.stringify({ o, f: takerFills });
+  return o;
 }

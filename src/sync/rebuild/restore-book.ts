@@ -3,10 +3,10 @@ import type { Sql } from 'postgres';
 import type { OrderState } from '../../domain/events.js';
 import { fingerprint } from '../../domain/matching/order-input.js';
 import {
-  accountBookKey, bookStateKey, clientOrderKey, clientOrderReservationKey, levelQtyKey, levelsKey, orderKey, queueKey,
+  accountBookKey, bookStateKey, clientOrderKey, finishedOrdersKey, listMember, clientOrderReservationKey, levelQtyKey, levelsKey, orderKey, queueKey,
 } from '../../domain/matching/keys.js';
 import { bookCounters, forEachOrder, positionsOf } from './book-rows.js';
-import { placementResult } from './placement.js';
+import { placementSnapshot } from './placement.js';
 
 /** What one book's restore wrote. */
 export interface BookRestore {
@@ -22,21 +22,12 @@ const CHUNK = 2_000;
 const working = (o: OrderState) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
 
 /**
- * The member of an account's `all`/`open` index: ctime (13 digits), the order id's counter
- * (12 digits), the id; all scored 0 so the set is ordered by bytes (see list-orders.ts and
- * the place script's `lx`).
- */
-export function listMember(o: OrderState): string {
-  const counter = o.id.slice(o.id.lastIndexOf(':') + 1);
-  return `${o.ctime.padStart(13, '0')}:${counter.padStart(12, '0')}:${o.id}`;
-}
-
-/**
  * Writes one book back into Redis in the matching engine's layout (src/domain/matching/keys.ts,
  * src/workers/orders/lua/common.lua): every order hash and account index, the working orders
  * into their price levels in time priority (queue score = seq), positions with the lots held
  * by working orders (ob/os), client order ids with their first response, and the book's id
- * counters, so new orders continue the sequences instead of reusing ids.
+ * counters, so new orders continue the sequences instead of reusing ids. Finished orders are
+ * queued for the retention sweeper (`fin`), which removes them again once the sync runs.
  */
 export async function restoreBook(sql: Sql, redis: Redis, symbol: string, onRows: (n: number) => void): Promise<BookRestore> {
   const res: BookRestore = { symbol, orders: 0, open: 0, positions: 0, clientIds: 0 };
@@ -61,6 +52,9 @@ export async function restoreBook(sql: Sql, redis: Redis, symbol: string, onRows
         else lots.os += rest;
         openLots.set(o.acct, lots);
         res.open++;
+      } else {
+        // Finished: queued for the retention sweeper like any other (its events are in Postgres).
+        pipe.zadd(finishedOrdersKey(symbol), o.utime, o.id);
       }
       if (o.coid !== '') restoreClientId(pipe, o, placed, takerFills, res);
       const counter = BigInt(o.id.slice(o.id.lastIndexOf(':') + 1).replace(/\D/g, '') || '0');
@@ -92,12 +86,12 @@ export async function restoreBook(sql: Sql, redis: Redis, symbol: string, onRows
 }
 
 /** The book's record of a client order id and the account-wide reservation of it. */
-function restoreClientId(pipe: ChainableCommander, o: OrderState, placed: { px: string; qty: string; ver: string }, takerFills: Parameters<typeof placementResult>[2], res: BookRestore): void {
+function restoreClientId(pipe: ChainableCommander, o: OrderState, placed: { px: string; qty: string; ver: string }, takerFills: Parameters<typeof placementSnapshot>[2], res: BookRestore): void {
   const fp = fingerprint({
     symbol: o.sym, side: o.side, type: o.type, tif: o.tif, price: BigInt(placed.px), qty: BigInt(placed.qty),
     coid: o.coid, postOnly: o.post, stp: o.stp,
   });
-  pipe.hset(clientOrderKey(o.sym, o.acct, o.coid), { fp, oid: o.id, res: placementResult(o, placed, takerFills) });
+  pipe.hset(clientOrderKey(o.sym, o.acct, o.coid), { fp, oid: o.id, snap: placementSnapshot(o, placed, takerFills) });
   pipe.set(clientOrderReservationKey(o.acct, o.coid), fp);
   res.clientIds++;
 }

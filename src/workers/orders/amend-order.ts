@@ -21,7 +21,7 @@ export const amendOrder: UnaryHandler = async (ctx, call) => {
   if (req.newPriceTicks < 0n) throw invalidField('new_price_ticks', 'must not be negative');
   if (req.newQuantityLots < 0n) throw invalidField('new_quantity_lots', 'must not be negative');
   const { engine, registry } = await orderContext(ctx);
-  const symbol = await engine.symbolOf(call.accountId, ref);
+  const symbol = await engine.bookOf(call.accountId, ref, 'amended');
   const inst = registry.get(symbol);
   if (!inst) throw new ApiError('ORDER_NOT_FOUND', 'no such order for this account');
   if (req.newPriceTicks !== 0n) {

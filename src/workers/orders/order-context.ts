@@ -17,6 +17,6 @@ const engines = new WeakMap<object, OrderEngine>();
 export async function orderContext(ctx: WorkerContext): Promise<OrderContext> {
   const registry = await registryFor(ctx.redis, ctx.config.orders.instrumentsFile);
   let engine = engines.get(ctx.redis);
-  if (!engine) engines.set(ctx.redis, (engine = new OrderEngine(ctx.redis)));
+  if (!engine) engines.set(ctx.redis, (engine = new OrderEngine(ctx.redis, ctx.sql)));
   return { engine, registry };
 }

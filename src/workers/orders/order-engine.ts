@@ -2,8 +2,11 @@ import { ApiError, Reasons, type Reason } from '../../domain/errors.js';
 import type { FillEvent, OrderState } from '../../domain/events.js';
 import { fingerprint, type OrderInput } from '../../domain/matching/order-input.js';
 import {
-  clientOrderKey, clientOrderReservationKey, instrumentKey, orderKey, symbolOfOrderId,
+  accountRetiredIdsKey, bookStateKey, clientOrderKey, clientOrderReservationKey, instrumentKey, orderKey, symbolOfOrderId,
 } from '../../domain/matching/keys.js';
+import { decodePlacement } from '../../domain/matching/placement-snapshot.js';
+import type { Sql } from 'postgres';
+import { historyByClientId, historyById } from './order-history.js';
 import { orderScripts, type OrderScripts, type RedisLike } from './scripts.js';
 
 /** A fill as a script reply carries it: the event without positions and order snapshots. */
@@ -18,13 +21,18 @@ export interface EngineResult {
 /** Names one of the caller's orders by exactly one of its ids. */
 export type OrderRef = { orderId: string; coid?: undefined } | { coid: string; orderId?: undefined };
 
-/** Parses a script's JSON reply; a `{e, m}` reply becomes the ApiError it names. */
-export function parseReply(reply: string): EngineResult {
-  const doc = JSON.parse(reply) as { e?: string; m?: string; o?: OrderState; f?: unknown };
+/**
+ * Parses a script's JSON reply; a `{e, m}` reply becomes the ApiError it names, and a
+ * `{r, s}` reply (a retried placement: order id and placement record) is rebuilt from the
+ * record and the retried request, which carries the same content.
+ */
+export function parseReply(reply: string, retried?: { accountId: string; input: OrderInput }): EngineResult {
+  const doc = JSON.parse(reply) as { e?: string; m?: string; o?: OrderState; f?: unknown; r?: string; s?: string };
   if (doc.e !== undefined) {
     const reason = (doc.e in Reasons ? doc.e : 'INTERNAL') as Reason;
     throw new ApiError(reason, doc.m ?? reason);
   }
+  if (doc.r !== undefined && retried) return decodePlacement(doc.s!, doc.r, retried.accountId, retried.input);
   // cjson encodes an empty Lua table as {}, not [].
   return { order: doc.o!, fills: Array.isArray(doc.f) ? (doc.f as ReplyFill[]) : [] };
 }
@@ -41,7 +49,11 @@ export function parseReply(reply: string): EngineResult {
 export class OrderEngine {
   private readonly scripts: OrderScripts;
 
-  constructor(private readonly redis: RedisLike) {
+  /**
+   * `history` gives the Postgres client that answers for orders which left Redis after their
+   * retention window (order-history.ts); without it such orders are simply not found.
+   */
+  constructor(private readonly redis: RedisLike, private readonly history?: () => Sql) {
     this.scripts = orderScripts(redis);
   }
 
@@ -61,7 +73,7 @@ export class OrderEngine {
       o.price.toString(), o.qty.toString(), o.postOnly ? '1' : '0', o.stp,
     );
     try {
-      return parseReply(reply);
+      return parseReply(reply, { accountId, input: o });
     } catch (err) {
       // A refused order did not use its client order id: let the client reuse it.
       if (reservation && err instanceof ApiError && err.reason !== 'DUPLICATE_CLIENT_ORDER_ID') {
@@ -73,8 +85,9 @@ export class OrderEngine {
 
   /** Cancels the working rest of an order. */
   async cancel(accountId: string, ref: OrderRef): Promise<EngineResult> {
-    const symbol = await this.symbolOf(accountId, ref);
-    return parseReply(await this.scripts.cancel(instrumentKey(symbol), accountId, ref.orderId ?? '', ref.coid ?? ''));
+    const symbol = await this.bookOf(accountId, ref, 'canceled');
+    return this.orRetired(accountId, ref, 'canceled', symbol, async () =>
+      parseReply(await this.scripts.cancel(instrumentKey(symbol), accountId, ref.orderId ?? '', ref.coid ?? '')));
   }
 
   /**
@@ -82,31 +95,76 @@ export class OrderEngine {
    * when the caller already resolved it (to validate against the instrument first).
    */
   async amend(accountId: string, ref: OrderRef, newPrice: bigint, newQty: bigint, symbol?: string): Promise<EngineResult> {
-    symbol ??= await this.symbolOf(accountId, ref);
-    return parseReply(await this.scripts.amend(
-      instrumentKey(symbol), accountId, ref.orderId ?? '', ref.coid ?? '', newPrice.toString(), newQty.toString(),
-    ));
+    const sym = symbol ?? await this.bookOf(accountId, ref, 'amended');
+    return this.orRetired(accountId, ref, 'amended', sym, async () => parseReply(await this.scripts.amend(
+      instrumentKey(sym), accountId, ref.orderId ?? '', ref.coid ?? '', newPrice.toString(), newQty.toString(),
+    )));
   }
 
-  /** Reads one of the account's orders (plain reads: an order hash is written atomically). */
+  /** Reads one of the account's orders: from Redis, or from Postgres once it left Redis. */
   async get(accountId: string, ref: OrderRef): Promise<OrderState> {
-    const symbol = await this.symbolOf(accountId, ref);
-    const orderId = ref.orderId ?? (await this.redis.hget(clientOrderKey(symbol, accountId, ref.coid!), 'oid'));
-    const h = orderId ? await this.redis.hgetall(orderKey(symbol, orderId)) : {};
-    if (h.acct !== accountId) throw notFound();
-    return orderFromHash(h);
+    const symbol = ref.orderId !== undefined ? symbolOfOrderId(ref.orderId) : await this.reservedSymbol(accountId, ref.coid);
+    if (symbol !== undefined) {
+      const orderId = ref.orderId ?? (await this.redis.hget(clientOrderKey(symbol, accountId, ref.coid!), 'oid'));
+      const h = orderId ? await this.redis.hgetall(orderKey(symbol, orderId)) : {};
+      if (h.acct === accountId) return orderFromHash(h);
+    }
+    const old = await this.retired(accountId, ref, symbol);
+    if (!old) throw notFound();
+    return old;
   }
 
   /** The book an order lives in: from the order id itself, or from the id reservation. */
   async symbolOf(accountId: string, ref: OrderRef): Promise<string> {
-    if (ref.orderId !== undefined) {
-      const s = symbolOfOrderId(ref.orderId);
-      if (!s) throw notFound();
-      return s;
+    const s = ref.orderId !== undefined ? symbolOfOrderId(ref.orderId) : await this.reservedSymbol(accountId, ref.coid);
+    if (s === undefined) throw notFound();
+    return s;
+  }
+
+  /**
+   * The book of an order a cancel or amend (`verb`) names: like symbolOf, but a client order
+   * id whose window is over, naming a finished order in Postgres, is ORDER_NOT_WORKING.
+   */
+  async bookOf(accountId: string, ref: OrderRef, verb: string): Promise<string> {
+    return this.symbolOf(accountId, ref).catch((err: unknown) => this.notWorkingIfRetired(accountId, ref, verb, err));
+  }
+
+  private async reservedSymbol(accountId: string, coid: string): Promise<string | undefined> {
+    const fp = await this.redis.get(clientOrderReservationKey(accountId, coid));
+    return fp === null ? undefined : fp.slice(0, fp.indexOf('|'));
+  }
+
+  /**
+   * The order from Postgres if it may have left Redis: only when its book has swept orders
+   * (by order id) or the account has had client order ids expire (by client order id), so a
+   * lookup of an id that never existed costs no query on a book that never swept.
+   */
+  private async retired(accountId: string, ref: OrderRef, symbol: string | undefined): Promise<OrderState | undefined> {
+    if (!this.history) return undefined;
+    const marker = ref.orderId !== undefined
+      ? symbol !== undefined && (await this.redis.hexists(bookStateKey(symbol), 'swept')) === 1
+      : (await this.redis.exists(accountRetiredIdsKey(accountId))) === 1 || (symbol !== undefined && (await this.redis.hexists(bookStateKey(symbol), 'swept')) === 1);
+    if (!marker) return undefined;
+    const sql = this.history();
+    return ref.orderId !== undefined ? historyById(sql, accountId, ref.orderId) : historyByClientId(sql, accountId, ref.coid);
+  }
+
+  /** Runs a cancel or amend; an order the book no longer has may be a finished one in Postgres. */
+  private async orRetired(accountId: string, ref: OrderRef, verb: string, symbol: string, run: () => Promise<EngineResult>): Promise<EngineResult> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.reason !== 'ORDER_NOT_FOUND') throw err;
+      return this.notWorkingIfRetired(accountId, ref, verb, err, symbol);
     }
-    const fp = await this.redis.get(clientOrderReservationKey(accountId, ref.coid));
-    if (fp === null) throw notFound();
-    return fp.slice(0, fp.indexOf('|'));
+  }
+
+  /** ORDER_NOT_WORKING (worded as the scripts word it) for a retired order, else `err`. */
+  private async notWorkingIfRetired(accountId: string, ref: OrderRef, verb: string, err: unknown, symbol?: string): Promise<never> {
+    if (!(err instanceof ApiError) || err.reason !== 'ORDER_NOT_FOUND') throw err;
+    const old = await this.retired(accountId, ref, symbol);
+    if (!old) throw err;
+    throw new ApiError('ORDER_NOT_WORKING', `order ${old.id} is ${old.status} and can no longer be ${verb}`);
   }
 }
 

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import { fromRoot } from '../../shared/paths.js';
+import { bookScriptSource, luaSource as lua } from '../../shared/lua-source.js';
+
+export { bookScriptSource } from '../../shared/lua-source.js';
 
 /** A Redis connection or cluster client: the scripts run unchanged on both. */
 export type RedisLike = Redis | Cluster;
@@ -13,17 +14,6 @@ export interface OrderScripts {
   cancel: BookScript;
   amend: BookScript;
   releaseClientId: (reservationKey: string, value: string) => Promise<number>;
-}
-
-const LUA_DIR = ['src', 'workers', 'orders', 'lua'];
-
-function lua(name: string): string {
-  return readFileSync(fromRoot(...LUA_DIR, `${name}.lua`), 'utf8');
-}
-
-/** The source of a book script: the shared prelude followed by the operation. */
-export function bookScriptSource(name: 'place' | 'cancel' | 'amend'): string {
-  return `${lua('common')}\n${lua(name)}`;
 }
 
 const defined = new WeakMap<RedisLike, OrderScripts>();

@@ -44,8 +44,8 @@ export async function snapshotBooks(redis: Redis, symbols: readonly string[]): P
     const clientIds: Record<string, unknown> = {};
     for (const key of await scanAll(redis, `{bk:${sym}}:c:*`)) {
       const h = await redis.hgetall(key);
-      const first = JSON.parse(h.res ?? '{}') as { o?: { id: string; status: string; filled: string }; f?: { id: string }[] };
-      clientIds[key] = { fp: h.fp, oid: h.oid, o: [first.o?.id, first.o?.status, first.o?.filled], f: (Array.isArray(first.f) ? first.f : []).map((f) => f.id) };
+      // The placement record "ctime|ver|status|reason|filled|notional|fills" without its time.
+      clientIds[key] = { fp: h.fp, oid: h.oid, snap: (h.snap ?? '').split('|').slice(1) };
     }
     snap[sym] = { orders, levels, positions, open, clientIds, state: await redis.hgetall(bookStateKey(sym)) };
   }

@@ -66,8 +66,14 @@ export type PlaceOrderRequest = Message<"tierbook.v1.PlaceOrderRequest"> & {
 
   /**
    * The caller's idempotency key (1 to 64 characters of [A-Za-z0-9._:-]), unique per
-   * account. A retry with the same key and content returns the first result; the same key
-   * with other content fails with ALREADY_EXISTS.
+   * account. Optional, but only a request that carries one is safe to retry: without it,
+   * every request is a new order. A retry with the same key and content returns the first
+   * result (the order as it was when placed, with the fills it took then); the same key with
+   * other content fails with ALREADY_EXISTS / DUPLICATE_CLIENT_ORDER_ID. The key is held
+   * while its order is open and for the idempotency window after placement (server option
+   * TIERBOOK_IDEMPOTENCY_WINDOW_MS, default one hour), whichever ends later. After that the
+   * key is free: the same request places a new order, and lookups by this key find the
+   * newest order that used it.
    *
    * @generated from field: string client_order_id = 7;
    */
@@ -359,7 +365,9 @@ export const AmendOrderResponseSchema: GenMessage<AmendOrderResponse> = /*@__PUR
   messageDesc(file_tierbook_v1_order_service, 9);
 
 /**
- * GetOrderRequest names one of the caller's orders by exactly one of its ids.
+ * GetOrderRequest names one of the caller's orders by exactly one of its ids. Finished
+ * orders are answered from history after they leave the hot store, with the same fields,
+ * status and version.
  *
  * @generated from message tierbook.v1.GetOrderRequest
  */
@@ -372,7 +380,7 @@ export type GetOrderRequest = Message<"tierbook.v1.GetOrderRequest"> & {
   orderId: string;
 
   /**
-   * Or the caller's client order id.
+   * Or the caller's client order id (the newest order that used it).
    *
    * @generated from field: string client_order_id = 2;
    */

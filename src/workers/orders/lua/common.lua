@@ -64,8 +64,27 @@ local function stateOf(o)
     ctime = o.ctime, utime = o.utime, ver = o.ver, seq = o.seq }
 end
 
-local function emit(kind, doc) redis.call('XADD', K('events'), '*', 'k', kind, 'd', cjson.encode(doc)) end
-local function orderEvent(change, o) emit('order', { change = change, order = stateOf(o) }) end
+local function emit(kind, doc) return redis.call('XADD', K('events'), '*', 'k', kind, 'd', cjson.encode(doc)) end
+
+local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
+
+-- A finished order's last event: `fin` (order id scored by that event's stream time) is what
+-- the retention sweeper (sweep.lua) reads to remove orders whose events the sync committed.
+local function orderEvent(change, o)
+  local eid = emit('order', { change = change, order = stateOf(o) })
+  if not isWorking(o) then redis.call('ZADD', K('fin'), tonumber(string.match(eid, '^(%d+)')), o.id) end
+end
+
+-- What a retry of a placement answers, compactly (src/domain/matching/placement-snapshot.ts
+-- decodes it; the request itself supplies every field the fingerprint fixes):
+-- "ctime|ver|status|reason|filled|notional|n:px:qty:m;..." (fill SYM:F<n>, maker order SYM:<m>).
+local function placementSnap(o, fills)
+  local fs = {}
+  for i, f in ipairs(fills) do
+    fs[i] = string.sub(f.id, #SYM + 3) .. ':' .. f.px .. ':' .. f.qty .. ':' .. string.sub(f.maker.order, #SYM + 2)
+  end
+  return table.concat({ o.ctime, o.ver, o.status, o.reason, o.filled, o.notional, table.concat(fs, ';') }, '|')
+end
 
 -- One change of an order: new status, a newer version, the time.
 local function bump(o, status, reason)
@@ -174,8 +193,6 @@ local function findOrder(acct, oid, coid)
   if not o or o.acct ~= acct then return nil end
   return o
 end
-
-local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
 
 -- The caller's order that `verb` (a cancel or an amend) may change, or the refusal to return:
 -- ARGV[2] is the order id ('' to use the client order id ARGV[3]).

@@ -6,10 +6,15 @@ local side, otype, tif, px, qty, post, stp = ARGV[4], ARGV[5], ARGV[6], ARGV[7],
 if not INST then return fail('UNKNOWN_SYMBOL', 'symbol is not listed') end
 
 -- A retry with the same client order id returns the first result; other content is refused.
+-- The record keeps only the first result's changing fields ({r = order id, s = snapshot});
+-- records written before snapshots existed keep the whole reply in `res`.
 if coid ~= '' then
-  local prev = redis.call('HMGET', CK(acct, coid), 'fp', 'res')
+  local prev = redis.call('HMGET', CK(acct, coid), 'fp', 'oid', 'snap', 'res')
   if prev[1] then
-    if prev[1] == fp then return prev[2] end
+    if prev[1] == fp then
+      if prev[3] then return cjson.encode({ r = prev[2], s = prev[3] }) end
+      return prev[4]
+    end
     return fail('DUPLICATE_CLIENT_ORDER_ID', 'client_order_id ' .. coid .. ' was already used for a different order')
   end
 end
@@ -63,6 +68,5 @@ else
   end
 end
 
-local res = result(t, fills)
-if coid ~= '' then redis.call('HSET', CK(acct, coid), 'fp', fp, 'oid', id, 'res', res) end
-return res
+if coid ~= '' then redis.call('HSET', CK(acct, coid), 'fp', fp, 'oid', id, 'snap', placementSnap(t, fills)) end
+return result(t, fills)

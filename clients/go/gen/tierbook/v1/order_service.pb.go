@@ -107,8 +107,14 @@ type PlaceOrderRequest struct {
 	// The quantity in lots; positive, within the instrument's minimum and maximum.
 	QuantityLots int64 `protobuf:"varint,6,opt,name=quantity_lots,json=quantityLots,proto3" json:"quantity_lots,omitempty"`
 	// The caller's idempotency key (1 to 64 characters of [A-Za-z0-9._:-]), unique per
-	// account. A retry with the same key and content returns the first result; the same key
-	// with other content fails with ALREADY_EXISTS.
+	// account. Optional, but only a request that carries one is safe to retry: without it,
+	// every request is a new order. A retry with the same key and content returns the first
+	// result (the order as it was when placed, with the fills it took then); the same key with
+	// other content fails with ALREADY_EXISTS / DUPLICATE_CLIENT_ORDER_ID. The key is held
+	// while its order is open and for the idempotency window after placement (server option
+	// TIERBOOK_IDEMPOTENCY_WINDOW_MS, default one hour), whichever ends later. After that the
+	// key is free: the same request places a new order, and lookups by this key find the
+	// newest order that used it.
 	ClientOrderId string `protobuf:"bytes,7,opt,name=client_order_id,json=clientOrderId,proto3" json:"client_order_id,omitempty"`
 	// When true the order is rejected instead of taking liquidity.
 	PostOnly bool `protobuf:"varint,8,opt,name=post_only,json=postOnly,proto3" json:"post_only,omitempty"`
@@ -740,12 +746,14 @@ func (x *AmendOrderResponse) GetFills() []*Fill {
 	return nil
 }
 
-// GetOrderRequest names one of the caller's orders by exactly one of its ids.
+// GetOrderRequest names one of the caller's orders by exactly one of its ids. Finished
+// orders are answered from history after they leave the hot store, with the same fields,
+// status and version.
 type GetOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The server's order id.
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// Or the caller's client order id.
+	// Or the caller's client order id (the newest order that used it).
 	ClientOrderId string `protobuf:"bytes,2,opt,name=client_order_id,json=clientOrderId,proto3" json:"client_order_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

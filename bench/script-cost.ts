@@ -1,0 +1,90 @@
+/**
+ * Redis time per book script: what each operation costs inside Redis (Lua, cjson, commands),
+ * from `INFO commandstats` (usec per EVALSHA) around a batch of one kind of operation at a
+ * time, on a fresh Redis of its own. Client and network time are not in it, so the figures
+ * hold on a busy box too (Redis' own CPU time still shares the cores).
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/script-cost.js [--n 2000]
+ *
+ * Operations: a resting limit order (with and without a client order id), a taker that
+ * fills against 3 resting orders, a cancel, an amend (quantity down), and the retention sweep
+ * per order removed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from '../src/devstack/ports.js';
+import { startRedis } from '../src/devstack/redis.js';
+import { validateInstruments } from '../src/domain/matching/instrument.js';
+import type { OrderInput } from '../src/domain/matching/order-input.js';
+import { publishInstruments } from '../src/workers/orders/instruments-store.js';
+import { OrderEngine } from '../src/workers/orders/order-engine.js';
+import { sweepFinishedOrders } from '../src/sync/order-sweeper.js';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' } } });
+const N = Number(values.n);
+const INSTRUMENT = validateInstruments([{
+  symbol: 'BENCH', tickSize: 1, lotSize: 1, minQty: 1, maxQty: 1000, maxPriceTicks: 1_000_000,
+  referencePriceTicks: 10_000, bandBps: 1000, maxNotionalTicks: 1_000_000_000, positionLimitLots: 50_000_000,
+}], 'bench')[0]!;
+
+const order = (o: Partial<OrderInput>): OrderInput => ({
+  symbol: 'BENCH', side: 'BUY', type: 'LIMIT', tif: 'GTC', price: 9_990n, qty: 1n, coid: '', postOnly: false, stp: 'CANCEL_NEWEST', ...o,
+});
+
+/** Total EVALSHA calls and microseconds so far. */
+async function evalsha(redis: Redis): Promise<{ calls: number; usec: number }> {
+  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await redis.info('commandstats'));
+  return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
+}
+
+/** Redis µs per script call of what `run` does (run makes `calls` script calls). */
+async function measure(redis: Redis, label: string, run: () => Promise<unknown>): Promise<void> {
+  const a = await evalsha(redis);
+  await run();
+  const b = await evalsha(redis);
+  const calls = b.calls - a.calls;
+  console.log(`${label.padEnd(44)} ${(calls ? (b.usec - a.usec) / calls : 0).toFixed(1).padStart(7)} µs per call  (${calls} calls)`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tierbook-script-cost-'));
+const port = await freePort();
+const server = await startRedis({ dir, port, appendOnly: false });
+const redis = new Redis(server.url);
+try {
+  await publishInstruments(redis, [INSTRUMENT]);
+  const engine = new OrderEngine(redis);
+  console.log(`Redis time per book script (INFO commandstats), ${N} calls per row, redis-server ${(await redis.info('server')).match(/redis_version:(\S+)/)?.[1]}`);
+  const resting: string[] = [];
+  await measure(redis, 'place: resting limit, no client order id', async () => {
+    for (let i = 0; i < N; i++) resting.push((await engine.place('acct-r', order({ price: 9_990n - BigInt(i % 50) }))).order.id);
+  });
+  await measure(redis, 'place: resting limit with client order id', async () => {
+    for (let i = 0; i < N; i++) await engine.place('acct-c', order({ price: 9_900n - BigInt(i % 50), coid: `c-${i}` }));
+  });
+  await measure(redis, 'place: retry of a client order id', async () => {
+    for (let i = 0; i < N; i++) await engine.place('acct-c', order({ price: 9_900n - BigInt(i % 50), coid: `c-${i}` }));
+  });
+  await measure(redis, 'cancel', async () => {
+    for (const id of resting.slice(0, N / 2)) await engine.cancel('acct-r', { orderId: id });
+  });
+  await measure(redis, 'amend: quantity down keeps priority', async () => {
+    for (const id of resting.slice(N / 2, N)) await engine.amend('acct-r', { orderId: id }, 0n, 0n).catch(() => {});
+  });
+  // Makers for takers: 3 asks of 1 lot at one price per taker.
+  const takers = Math.floor(N / 4);
+  for (let i = 0; i < takers * 3; i++) await engine.place('acct-m', order({ side: 'SELL', price: 10_010n }));
+  await measure(redis, 'place: taker filling 3 resting orders (IOC)', async () => {
+    for (let i = 0; i < takers; i++) await engine.place('acct-t', order({ side: 'BUY', tif: 'IOC', price: 10_010n, qty: 3n }));
+  });
+  await measure(redis, 'sweep: retention, per 200 orders removed', async () => {
+    // Every finished order is committed here (no sync): the bound is now.
+    await sweepFinishedOrders(redis, 'BENCH', Date.now() + 1000, { retentionMs: 0, idempotencyWindowMs: 3_600_000 });
+  });
+} finally {
+  redis.disconnect();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
