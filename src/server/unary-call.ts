@@ -60,7 +60,9 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
         principal = await deps.auth.authenticate(call.metadata);
         await deps.admit?.(principal, method);
         admittedAt = nowMs();
-        const deadline = deadlineMs(call) || (deps.tierDeadlineMs ? Date.now() + deps.tierDeadlineMs(principal.tier) : 0);
+        // A tier's default deadline counts from the call's arrival: time spent in authentication
+        // and admission (a paused Redis, a rate-limit lease) is part of the client's wait.
+        const deadline = deadlineMs(call) || (deps.tierDeadlineMs ? Math.floor(receivedAt) + deps.tierDeadlineMs(principal.tier) : 0);
         if (deadline > 0 && Date.now() >= deadline) {
           throw new ApiError('DEADLINE_PASSED', 'the call deadline passed before the call could run; it was not executed');
         }

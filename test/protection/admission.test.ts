@@ -11,6 +11,7 @@ import type { ClientUnaryCall } from '@grpc/grpc-js';
 import { OrderClient, restingBuy, runAll, tally, type PlaceInit } from './support.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { LEASE_MS } from '../../src/server/rate-limiter.js';
 import { grpcFrame, rawCall, rawSession } from './raw-h2.js';
 import { metricValue, rpcCount } from '../support/rpc-count.js';
 
@@ -161,7 +162,7 @@ describe('admission', () => {
   });
 
   it('does not run a call whose client cancelled while it waited in authentication or admission', async () => {
-    // PRO has a rate limit, so admission asks Redis (one GCRA script) before the pool. Redis
+    // PRO has a rate limit, so admission asks Redis (one GCRA script per lease) before the pool. Redis
     // paused for a moment holds the call there; the client cancels it meanwhile; when Redis
     // answers, the call must be dropped, not dispatched.
     const pro = OrderClient.of(stack.gatewayTarget, (await stack.createAccount('PRO')).apiKey);
@@ -170,6 +171,7 @@ describe('admission', () => {
       await pro.place(restingBuy()); // the key is now in the gateway's auth cache
       const cancelledBefore = await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'PRO', code: 'CANCELLED' });
       const okBefore = await rpcCount(stack.gateway, { method: 'OrderService/PlaceOrder', tier: 'PRO', code: 'OK' });
+      await sleep(LEASE_MS + 20); // the rate-limit lease of the first call is over: the next asks Redis
       await pauser.call('CLIENT', 'PAUSE', '1500', 'ALL');
       const req = restingBuy();
       const { call, ended } = cancellable(pro, req);
