@@ -6,10 +6,13 @@
  * again, acknowledged orders missing from Postgres, duplicated rows, whether positions sum
  * to zero, and when the sync lag was back under its level before the kill. Then the failed
  * PlaceOrder calls are retried with their client_order_id (what AIP-194 clients do) and must
- * neither duplicate nor be lost. Exits 1 if any row loses or duplicates anything.
+ * neither duplicate nor be lost. Last, what `appendfsync always` (no loss window on a host
+ * crash) costs in PlaceOrder/s against the stack's everysec (bench/chaos-fsync.ts). Exits 1 if
+ * any row loses or duplicates anything.
  *
  *   node dist/bench/chaos.js [--rps 100] [--processes 2] [--warm-seconds 6] [--after-seconds 5]
- *     [--restart-delay-ms 1000] [--ghz-rps 20] [--only redis,nginx] [--keep]
+ *     [--restart-delay-ms 1000] [--ghz-rps 20]
+ *     [--fsync-seconds 8] [--fsync-rounds 2] [--only redis,nginx] [--keep]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,7 @@ import { startLoad, type RunningLoad } from './chaos-load.js';
 import { duplicatedRows, missingOrders, openSql, startLagProbe, unbalancedSymbols } from './chaos-checks.js';
 import { longestWithoutOk, markdownTable, outage, syncLag, timeline, type FaultRow } from './chaos-report.js';
 import { startGhzProbe } from './chaos-ghz.js';
+import { measureFsyncCost } from './chaos-fsync.js';
 import { createChaosStack, type ChaosStack } from './chaos-stack.js';
 
 const { values: args } = parseArgs({
@@ -30,6 +34,8 @@ const { values: args } = parseArgs({
     'restart-delay-ms': { type: 'string', default: '1000' },
     'deadline-ms': { type: 'string', default: '3000' },
     'ghz-rps': { type: 'string', default: '20' },
+    'fsync-seconds': { type: 'string', default: '8' },
+    'fsync-rounds': { type: 'string', default: '2' },
     only: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
@@ -134,6 +140,14 @@ try {
   for (const fault of faults) rows.push(await runFault(stack, fault, keys, runId));
   console.log(`\nchaos: ${args.rps} calls/s from grpc-js (6 PlaceOrder : 2 GetOrder : 2 GetPortfolio) and ${args["ghz-rps"]} GetOrderBook/s from ghz, ${args.processes} gateway processes, restart delay ${args['restart-delay-ms']} ms\n`);
   console.log(markdownTable(rows));
+  if (Number(args['fsync-seconds']) > 0) {
+    const c = await measureFsyncCost({ target: stack.target, redisUrl: stack.env.TIERBOOK_REDIS_URL!, apiKeys: keys, seconds: Number(args['fsync-seconds']), rounds: Number(args['fsync-rounds']), concurrency: 32 });
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const fmt = (xs: number[]) => `${mean(xs).toFixed(0)} (${xs.map((x) => x.toFixed(0)).join(', ')})`;
+    console.log(`\nRedis appendfsync, closed-loop PlaceOrder through nginx (32 concurrent calls, ${args['fsync-rounds']} x ${args['fsync-seconds']} s each, alternating; ${c.failed} failed)\n`);
+    console.log('| appendfsync | PlaceOrder OK/s: mean (rounds) |\n| --- | ---: |');
+    console.log(`| everysec (the stack's) | ${fmt(c.everysec)} |\n| always | ${fmt(c.always)} (${((mean(c.always) / mean(c.everysec) - 1) * 100).toFixed(0)} %) |`);
+  }
   if (rows.some((r) => r.missing > 0 || r.duplicated > 0 || !r.positionsZero)) exitCode = 1;
 } catch (err) {
   console.error(err);
