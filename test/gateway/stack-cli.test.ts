@@ -11,14 +11,6 @@ import { freePort } from '../../src/devstack/ports.js';
 import { isAlive } from '../../src/devstack/process.js';
 import { run, tool } from '../support/tools.js';
 
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-
 /**
  * The one-command stack, exactly as a newcomer runs it (the built CLI), on free ports and a
  * temporary data folder so it never touches a developer's own stack.
@@ -32,6 +24,14 @@ describe('stack up / status / down', () => {
       execFile(process.execPath, [fromRoot('dist', 'src', 'devstack', 'cli.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
       });
+    });
+
+  /** Whether something accepts TCP connections on 127.0.0.1:port. */
+  const listening = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
     });
 
   before(async () => {
