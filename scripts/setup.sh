@@ -6,12 +6,15 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. Servers from Debian's packages: Redis, Postgres, nginx. We run our own instances on
+# 1. Servers from Debian's packages: Redis, Postgres, nginx (and python3-grpcio). We run our own instances on
 #    non-default loopback ports, so the packages' system services are kept from starting.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+# Python's grpcio, for the test that checks nginx's own answers with all three gRPC clients
+# (test/ops/nginx-answers.test.ts; clients/python). Debian's package lands in /usr/bin/python3.
+python3 -c 'import grpc' >/dev/null 2>&1 || /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
 if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   say "installing ${missing[*]} with apt-get"

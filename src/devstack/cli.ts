@@ -7,7 +7,9 @@ import { createRedis } from '../shared/redis.js';
 import { createAccount, restoreAuthKeys } from '../shared/accounts-store.js';
 import { migrate } from '../sync/migrate.js';
 import { fromRoot } from '../shared/paths.js';
-import { liveParts, readState, stackDir, startData, startGatewayCluster, startProxy, stopStack, type StackState } from './stack.js';
+import {
+  liveParts, readState, stackDir, startGatewayCluster, startPostgresPart, startProxy, startRedisPart, stopParts, stopStack, STACK_ORDER, type StackState,
+} from './stack.js';
 
 /**
  * `npm run stack` / `stack:stop` / `stack:status`: the whole local stack on loopback, from
@@ -63,36 +65,62 @@ Try it:
 Stop with Ctrl-C here, or \`npm run stack:stop\` from another terminal.`);
 }
 
+/** How each part is started, in STACK_ORDER; `note` follows its pid in what `up` prints. */
+const STARTERS: Record<keyof StackState, { start: (config: Config, state: StackState) => Promise<void>; note?: string }> = {
+  redis: { start: startRedisPart },
+  postgres: { start: startPostgresPart },
+  gateway: { start: startGatewayCluster, note: 'cluster primary' },
+  nginx: { start: startProxy },
+};
+
+/**
+ * Starts the parts of the stack that do not run: all of them on a fresh machine, or only the
+ * dead ones when some still run (e.g. the gateway crashed while Redis, Postgres and nginx
+ * stayed up), saying which it started and which it found running. Ctrl-C stops exactly what
+ * this command started.
+ */
 async function up(detach: boolean): Promise<number> {
-  const running = liveParts();
-  if (running.length > 0) {
-    console.log(`tierbook stack is already running (${running.join(', ')}); stop it with \`npm run stack:stop\``);
+  const state = readState();
+  const running = new Set(liveParts(state));
+  if (running.size === STACK_ORDER.length) {
+    console.log(`tierbook stack is already running (${[...running].join(', ')}); stop it with \`npm run stack:stop\``);
     return 1;
   }
+  const missing = STACK_ORDER.filter((p) => !running.has(p));
+  for (const part of missing) delete state[part];
+  const partial = running.size > 0;
   const config = loadConfig();
-  const state: StackState = {};
+  const started: (keyof StackState)[] = [];
   try {
-    console.log('starting tierbook');
-    await startData(config, state);
-    console.log(`  redis        pid ${state.redis}\n  postgres     pid ${state.postgres}`);
-    const demo = await prepareData(config);
-    await startGatewayCluster(config, state);
-    console.log(`  gateway      pid ${state.gateway} (cluster primary)`);
-    await startProxy(config, state);
-    console.log(`  nginx        pid ${state.nginx}`);
-    printSummary(config, demo);
+    console.log(partial ? `tierbook is partly running: starting ${missing.join(', ')}` : 'starting tierbook');
+    let demo: DemoAccount | undefined;
+    for (const part of STACK_ORDER) {
+      // Migrations and auth keys once both data stores run, before any gateway serves.
+      if (part === 'gateway') demo = await prepareData(config);
+      const { start, note } = STARTERS[part];
+      if (running.has(part)) {
+        console.log(`  ${part.padEnd(12)} pid ${state[part]} (already running)`);
+        continue;
+      }
+      await start(config, state);
+      started.push(part);
+      const details = [note, partial ? 'started' : undefined].filter(Boolean).join(', ');
+      console.log(`  ${part.padEnd(12)} pid ${state[part]}${details ? ` (${details})` : ''}`);
+    }
+    printSummary(config, demo!);
   } catch (err) {
     console.error(`start failed: ${err instanceof Error ? err.message : String(err)}; see the logs in ${stackDir()}`);
-    await stopStack();
+    await (partial ? stopParts(started) : stopStack());
     return 1;
   }
+  if (partial) console.log(`Ctrl-C here stops what this command started (${started.join(', ')}); \`npm run stack:stop\` stops all of it.`);
   if (detach) return 0;
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   console.log('\nstopping tierbook');
-  await stopStack();
+  await (partial ? stopParts(started) : stopStack());
   return 0;
 }
 

@@ -47,12 +47,16 @@ export function portOf(url: string): number {
   return Number(new URL(url).port);
 }
 
-export async function startData(config: Config, state: StackState): Promise<void> {
-  const dir = stackDir();
-  const redis = await startRedis({ dir: join(dir, 'redis'), port: portOf(config.redisUrl), appendOnly: true, maxmemory: process.env.TIERBOOK_REDIS_MAXMEMORY || '4gb' });
+/** Starts Redis on its append-only file: after a crash it replays the file (everysec fsync). */
+export async function startRedisPart(config: Config, state: StackState): Promise<void> {
+  const redis = await startRedis({ dir: join(stackDir(), 'redis'), port: portOf(config.redisUrl), appendOnly: true, maxmemory: process.env.TIERBOOK_REDIS_MAXMEMORY || '4gb' });
   state.redis = redis.pid;
   writeState(state);
-  const pg = await startPostgres({ dir: join(dir, 'postgres'), port: portOf(config.databaseUrl) });
+}
+
+/** Starts Postgres on its data folder (after a crash it runs its own WAL recovery first). */
+export async function startPostgresPart(config: Config, state: StackState): Promise<void> {
+  const pg = await startPostgres({ dir: join(stackDir(), 'postgres'), port: portOf(config.databaseUrl) });
   state.postgres = pg.pid;
   writeState(state);
 }
@@ -89,16 +93,21 @@ export async function startProxy(config: Config, state: StackState): Promise<voi
   writeState(state);
 }
 
-/** Stops what pids.json names, front to back (nginx first, the data stores last). */
-export async function stopStack(log: (line: string) => void = console.log): Promise<void> {
+/** Stops the given parts of pids.json, front to back (nginx first, the data stores last). */
+export async function stopParts(parts: (keyof StackState)[], log: (line: string) => void = console.log): Promise<void> {
   const state = readState();
   for (const part of [...STACK_ORDER].reverse()) {
     const pid = state[part];
-    if (pid === undefined) continue;
+    if (pid === undefined || !parts.includes(part)) continue;
     if (isAlive(pid)) {
       log(`stopping ${part} (pid ${pid})`);
       await adopt(part, pid).stop(20_000);
     }
   }
+}
+
+/** Stops everything pids.json names and forgets it. */
+export async function stopStack(log: (line: string) => void = console.log): Promise<void> {
+  await stopParts(STACK_ORDER, log);
   if (existsSync(pidsFile())) rmSync(pidsFile());
 }

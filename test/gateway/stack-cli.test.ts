@@ -4,6 +4,8 @@ import { mkdtempSync, chmodSync, rmSync, readFileSync, readdirSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fromRoot } from '../../src/shared/paths.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { isAlive } from '../../src/devstack/process.js';
@@ -39,6 +41,14 @@ describe('stack up / status / down', () => {
       execFile(process.execPath, [fromRoot('dist', 'src', 'devstack', 'cli.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
       });
+    });
+
+  /** Whether something accepts TCP connections on 127.0.0.1:port. */
+  const listening = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = connect({ port, host: '127.0.0.1' });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
     });
 
   before(async () => {
@@ -79,6 +89,34 @@ describe('stack up / status / down', () => {
     const again = await cli('up', '--detach');
     assert.equal(again.code, 1);
     assert.match(again.out, /already running/);
+  });
+
+  test('with the gateway killed, nginx answers UNAVAILABLE and up starts only the gateway, saying so', async () => {
+    const before = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as Record<string, number>;
+    process.kill(before.gateway!, 'SIGKILL');
+    // Its gateway process leaves with it (the cluster IPC channel closes).
+    const gatewayPort = Number(env.TIERBOOK_GATEWAY_BASE_PORT);
+    for (let i = 0; i < 200 && (isAlive(before.gateway!) || (await listening(gatewayPort))); i++) await sleep(50);
+    assert.equal(await listening(gatewayPort), false, 'the gateway port still accepts');
+    const nginxTarget = `127.0.0.1:${env.TIERBOOK_NGINX_PORT}`;
+    const down = await run(tool('grpcurl'), ['-plaintext', '-import-path', fromRoot('proto'), '-proto', 'tierbook/v1/order_service.proto', '-d', '{}', nginxTarget, 'tierbook.v1.OrderService/GetOrder']);
+    assert.match(down.stderr, /Code: Unavailable\s+Message: tierbook gateway unavailable/, down.stderr);
+
+    const up = await cli('up', '--detach');
+    assert.equal(up.code, 0, up.out);
+    assert.match(up.out, /tierbook is partly running: starting gateway\n/);
+    for (const part of ['redis', 'postgres', 'nginx']) {
+      assert.match(up.out, new RegExp(`  ${part} +pid ${before[part]} \\(already running\\)`), up.out);
+    }
+    const after = JSON.parse(readFileSync(join(dir, 'pids.json'), 'utf8')) as Record<string, number>;
+    assert.match(up.out, new RegExp(`  gateway +pid ${after.gateway} \\(cluster primary, started\\)`), up.out);
+    assert.notEqual(after.gateway, before.gateway);
+    assert.deepEqual({ ...after, gateway: 0 }, { ...before, gateway: 0 }, 'the parts that ran were left alone');
+    // The stack serves again through the same nginx.
+    const demo = JSON.parse(readFileSync(join(dir, 'demo-account.json'), 'utf8')) as { apiKey: string };
+    const again = await run(tool('grpcurl'), ['-plaintext', '-H', `authorization: Bearer ${demo.apiKey}`, '-d', '{"client_order_id":"hello-1"}', nginxTarget, 'tierbook.v1.OrderService/GetOrder']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /"clientOrderId": "hello-1"/);
   });
 
   test('down stops exactly the processes it started, by PID', async () => {

@@ -6,14 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from 'postgres';
 import type { Redis } from 'ioredis';
 import { startNginx } from '../../../src/devstack/nginx.js';
-import { freePort } from '../../../src/devstack/ports.js';
+import { consecutiveFreePorts, freePort } from '../../../src/devstack/ports.js';
 import { createAccount } from '../../../src/shared/accounts-store.js';
 import { createSql } from '../../../src/shared/postgres.js';
 import { createRedis } from '../../../src/shared/redis.js';
@@ -47,24 +46,8 @@ export interface OpsCluster {
 /** Environment that makes load tests about the cluster, not about the tier protections. */
 const OPEN_LIMITS = Object.fromEntries(['LITE', 'PRO', 'ELITE', 'BLACK'].map((t) => [`TIERBOOK_RATE_LIMIT_${t}`, '0']));
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** n consecutive free loopback ports (gateway i listens on base + i). */
-export async function consecutivePorts(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await portIsFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${n} consecutive free ports found`);
-}
+/** n consecutive free loopback ports (gateway i listens on base + i); premium-stack.test.ts uses it too. */
+export { consecutiveFreePorts as consecutivePorts } from '../../../src/devstack/ports.js';
 
 export async function startOpsCluster(opts: { processes?: number; env?: Record<string, string>; redisArgs?: string[] } = {}): Promise<OpsCluster> {
   const processes = opts.processes ?? 2;
@@ -73,7 +56,7 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
   const sql = createSql(pgSrv.url, { max: 4, appName: 'tierbook-ops-test' });
   const redis = createRedis(redisSrv.url);
   await migrate(sql);
-  const [base, adminPort, nginxPort] = [await consecutivePorts(processes), await freePort(), await freePort()];
+  const [base, adminPort, nginxPort] = [await consecutiveFreePorts(processes), await freePort(), await freePort()];
   const logFile = join(dir, 'cluster.log');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
