@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OrderService, PlaceOrderRequestSchema, PlaceOrderResponseSchema } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
+import { AnalyticsService, GetPortfolioRequestSchema, GetPortfolioResponseSchema } from '../../src/gen/tierbook/v1/analytics_service_pb.js';
 import { expectError, TestClient } from '../support/grpc-client.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
@@ -34,6 +35,8 @@ test('with Redis gone, calls get UNAVAILABLE well before their deadline, one aft
         assert.deepEqual([e.code, e.reason], [14, 'BACKEND_UNAVAILABLE'], `call ${i}: ${e.message}`);
         assert.match(e.message, /retry/);
       }
+      const p = await expectError(a.unary(AnalyticsService, 'GetPortfolio', GetPortfolioRequestSchema, GetPortfolioResponseSchema, {}, 5_000));
+      assert.deepEqual([p.code, p.reason], [14, 'BACKEND_UNAVAILABLE'], `analytics, call ${i}: ${p.message}`);
       await new Promise((r) => setTimeout(r, 300));
     }
   } finally {

@@ -1,4 +1,5 @@
 import type { UnaryHandler } from '../handler.js';
+import { redisGuarded } from '../redis-guard.js';
 import { getAccountStats } from './get-account-stats.js';
 import { getCandles } from './get-candles.js';
 import { getOrderBook } from './get-order-book.js';
@@ -9,11 +10,14 @@ export { CACHE_STATS_KEY, summarizeCacheStats } from './cache-stats.js';
 
 const SERVICE = '/tierbook.v1.AnalyticsService';
 
+/** Redis trouble (cache, book state) is UNAVAILABLE, not INTERNAL; reads are always safe to retry. */
+const guarded = (h: UnaryHandler) => redisGuarded(h, { store: 'the analytics store', retryHint: ' later' });
+
 /** AnalyticsService handlers by method path (docs/analytics.md). */
 export const analyticsHandlers: Record<string, UnaryHandler> = {
-  [`${SERVICE}/GetPortfolio`]: getPortfolio,
-  [`${SERVICE}/ListTrades`]: listTrades,
-  [`${SERVICE}/GetCandles`]: getCandles,
-  [`${SERVICE}/GetOrderBook`]: getOrderBook,
-  [`${SERVICE}/GetAccountStats`]: getAccountStats,
+  [`${SERVICE}/GetPortfolio`]: guarded(getPortfolio),
+  [`${SERVICE}/ListTrades`]: guarded(listTrades),
+  [`${SERVICE}/GetCandles`]: guarded(getCandles),
+  [`${SERVICE}/GetOrderBook`]: guarded(getOrderBook),
+  [`${SERVICE}/GetAccountStats`]: guarded(getAccountStats),
 };
