@@ -6,7 +6,7 @@ import { Redis, type RedisOptions } from 'ioredis';
  * instead of hanging past the client's deadline.
  */
 export function createRedis(url: string, overrides: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  return quiet(new Redis(url, {
     maxRetriesPerRequest: 2,
     // Reconnect at least every 500 ms (ioredis' default backs off to 2 s): request paths
     // answer UNAVAILABLE while the connection is lost (lostConnection), so the sooner it is
@@ -16,7 +16,17 @@ export function createRedis(url: string, overrides: RedisOptions = {}): Redis {
     connectTimeout: 5_000,
     lazyConnect: false,
     ...overrides,
-  });
+  }));
+}
+
+/**
+ * Without an 'error' listener ioredis prints "[ioredis] Unhandled error event" for every
+ * failed reconnect while Redis is down (dozens a second). The failures that matter reach the
+ * callers as rejected commands (mapped to UNAVAILABLE); the connection's own errors are noise.
+ */
+function quiet(redis: Redis): Redis {
+  redis.on('error', () => {});
+  return redis;
 }
 
 /**
@@ -24,7 +34,7 @@ export function createRedis(url: string, overrides: RedisOptions = {}): Redis {
  * traffic, and it keeps retrying forever because its owner is a long-running loop.
  */
 export function createBlockingRedis(url: string, overrides: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: false, ...overrides });
+  return quiet(new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: false, ...overrides }));
 }
 
 /**
