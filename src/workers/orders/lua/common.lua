@@ -253,7 +253,8 @@ local function match(t, limit)
       tf = tf + q
       t.filled = I(tf)
       t.notional = I(tonumber(t.notional) + q * lvl)
-      t.status = (tf == tq) and 'FILLED' or 'PARTIALLY_FILLED'
+      -- Every fill is a change a client sees (the FILL message carries this state).
+      bump(t, (tf == tq) and 'FILLED' or 'PARTIALLY_FILLED', '')
       m.filled = I(tonumber(m.filled) + q)
       m.notional = I(tonumber(m.notional) + q * lvl)
       redis.call('HINCRBY', AK(m.acct, 'pos'), openField(m.side), I(-q))
@@ -288,9 +289,11 @@ local function match(t, limit)
 end
 
 -- Ends a taker's matching: filled, stopped by self-trade prevention, expired, or resting.
+-- match() already bumped the taker once per fill, so a filled or resting taker's state is
+-- its last fill's: its order event repeats that version (the sync upserts it); only a
+-- further change (canceled, expired) takes a new one.
 local function settle(t, fills, stopped, canRest)
   if t.filled == t.qty then
-    bump(t, 'FILLED', '')
     orderEvent('filled', t)
   elseif stopped then
     bump(t, 'CANCELED', 'SELF_TRADE_PREVENTED')
@@ -300,10 +303,7 @@ local function settle(t, fills, stopped, canRest)
     orderEvent('expired', t)
   else
     rest(t)
-    if #fills > 0 then
-      bump(t, 'PARTIALLY_FILLED', '')
-      orderEvent('partially_filled', t)
-    end
+    if #fills > 0 then orderEvent('partially_filled', t) end
   end
   saveOrder(t)
 end
