@@ -1,4 +1,5 @@
 import { ApiError, Reasons, type Reason } from '../../domain/errors.js';
+import { isRefusalReason, refusal, type Facts } from '../../domain/refusals.js';
 import type { FillEvent, OrderState } from '../../domain/events.js';
 import { fingerprint, type OrderInput } from '../../domain/matching/order-input.js';
 import {
@@ -18,12 +19,15 @@ export interface EngineResult {
 /** Names one of the caller's orders by exactly one of its ids. */
 export type OrderRef = { orderId: string; coid?: undefined } | { coid: string; orderId?: undefined };
 
-/** Parses a script's JSON reply; a `{e, m}` reply becomes the ApiError it names. */
+/** Parses a script's JSON reply; a `{e, d}` reply (reason, facts) becomes the ApiError it names. */
 export function parseReply(reply: string): EngineResult {
-  const doc = JSON.parse(reply) as { e?: string; m?: string; o?: OrderState; f?: unknown };
+  const doc = JSON.parse(reply) as { e?: string; d?: unknown; o?: OrderState; f?: unknown };
   if (doc.e !== undefined) {
+    // cjson encodes an empty table as {}; a plain string is an old-style message, not facts.
+    const facts = doc.d !== null && typeof doc.d === 'object' ? (doc.d as Facts) : {};
+    if (isRefusalReason(doc.e)) throw refusal(doc.e, facts);
     const reason = (doc.e in Reasons ? doc.e : 'INTERNAL') as Reason;
-    throw new ApiError(reason, doc.m ?? reason);
+    throw new ApiError(reason, reason, facts);
   }
   // cjson encodes an empty Lua table as {}, not [].
   return { order: doc.o!, fills: Array.isArray(doc.f) ? (doc.f as ReplyFill[]) : [] };
@@ -53,7 +57,7 @@ export class OrderEngine {
       reservation = clientOrderReservationKey(accountId, o.coid);
       const prev = (await this.redis.set(reservation, fp, 'NX', 'GET')) as string | null;
       if (prev !== null && prev !== fp) {
-        throw new ApiError('DUPLICATE_CLIENT_ORDER_ID', `client_order_id ${o.coid} was already used for a different order`, { field: 'client_order_id' });
+        throw refusal('DUPLICATE_CLIENT_ORDER_ID');
       }
     }
     const reply = await this.scripts.place(
@@ -93,7 +97,7 @@ export class OrderEngine {
     const symbol = await this.symbolOf(accountId, ref);
     const orderId = ref.orderId ?? (await this.redis.hget(clientOrderKey(symbol, accountId, ref.coid!), 'oid'));
     const h = orderId ? await this.redis.hgetall(orderKey(symbol, orderId)) : {};
-    if (h.acct !== accountId) throw notFound();
+    if (h.acct !== accountId) throw notFound(ref);
     return orderFromHash(h);
   }
 
@@ -101,17 +105,18 @@ export class OrderEngine {
   async symbolOf(accountId: string, ref: OrderRef): Promise<string> {
     if (ref.orderId !== undefined) {
       const s = symbolOfOrderId(ref.orderId);
-      if (!s) throw notFound();
+      if (!s) throw notFound(ref);
       return s;
     }
     const fp = await this.redis.get(clientOrderReservationKey(accountId, ref.coid));
-    if (fp === null) throw notFound();
+    if (fp === null) throw notFound(ref);
     return fp.slice(0, fp.indexOf('|'));
   }
 }
 
-function notFound(): ApiError {
-  return new ApiError('ORDER_NOT_FOUND', 'no such order for this account');
+/** ORDER_NOT_FOUND naming the id field the caller used. */
+export function notFound(ref: OrderRef): ApiError {
+  return refusal('ORDER_NOT_FOUND', { field: ref.orderId !== undefined ? 'order_id' : 'client_order_id' });
 }
 
 /** An order hash as stored by the scripts, in the event contract's shape. */

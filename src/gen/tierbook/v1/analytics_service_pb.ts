@@ -181,7 +181,7 @@ export const ListTradesRequestSchema: GenMessage<ListTradesRequest> = /*@__PURE_
   messageDesc(file_tierbook_v1_analytics_service, 3);
 
 /**
- * ListTradesResponse is one page of fills, newest first.
+ * ListTradesResponse is one page of fills, newest first (see ListTrades for the order).
  *
  * @generated from message tierbook.v1.ListTradesResponse
  */
@@ -348,7 +348,8 @@ export const GetCandlesResponseSchema: GenMessage<GetCandlesResponse> = /*@__PUR
  */
 export type GetOrderBookRequest = Message<"tierbook.v1.GetOrderBookRequest"> & {
   /**
-   * The instrument symbol.
+   * The instrument symbol; required (INVALID_ARGUMENT / INVALID_FIELD with field "symbol"
+   * when empty, UNKNOWN_SYMBOL when not listed).
    *
    * @generated from field: string symbol = 1;
    */
@@ -644,7 +645,10 @@ export const AnalyticsService: GenService<{
     output: typeof GetPortfolioResponseSchema;
   },
   /**
-   * ListTrades pages through the caller's fills, newest first.
+   * ListTrades pages through the caller's fills, newest first: by fill_time, and within one
+   * millisecond by symbol and then by the book's fill sequence (the number n in the fill id
+   * "SYMBOL:F<n>", compared as a number), so one sweep's fills come back in reverse order of
+   * execution. Pages are keyset pages: fills arriving meanwhile never shift or repeat one.
    *
    * @generated from rpc tierbook.v1.AnalyticsService.ListTrades
    */
