@@ -425,7 +425,7 @@ func (x *ListTradesRequest) GetPageToken() string {
 	return ""
 }
 
-// ListTradesResponse is one page of fills, newest first.
+// ListTradesResponse is one page of fills, newest first (see ListTrades for the order).
 type ListTradesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The fills on this page.
@@ -711,7 +711,8 @@ func (x *GetCandlesResponse) GetCompleteThroughTime() *timestamppb.Timestamp {
 // GetOrderBookRequest selects a symbol and how many levels a side.
 type GetOrderBookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The instrument symbol.
+	// The instrument symbol; required (INVALID_ARGUMENT / INVALID_FIELD with field "symbol"
+	// when empty, UNKNOWN_SYMBOL when not listed).
 	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
 	// The number of price levels a side, 1 to 100; zero means 10.
 	Depth         int32 `protobuf:"varint,2,opt,name=depth,proto3" json:"depth,omitempty"`

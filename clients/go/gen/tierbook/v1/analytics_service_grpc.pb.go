@@ -35,7 +35,10 @@ const (
 type AnalyticsServiceClient interface {
 	// GetPortfolio returns every position of the caller with realized and unrealized PnL.
 	GetPortfolio(ctx context.Context, in *GetPortfolioRequest, opts ...grpc.CallOption) (*GetPortfolioResponse, error)
-	// ListTrades pages through the caller's fills, newest first.
+	// ListTrades pages through the caller's fills, newest first: by fill_time, and within one
+	// millisecond by symbol and then by the book's fill sequence (the number n in the fill id
+	// "SYMBOL:F<n>", compared as a number), so one sweep's fills come back in reverse order of
+	// execution. Pages are keyset pages: fills arriving meanwhile never shift or repeat one.
 	ListTrades(ctx context.Context, in *ListTradesRequest, opts ...grpc.CallOption) (*ListTradesResponse, error)
 	// GetCandles returns OHLCV candles of one symbol built from fills.
 	GetCandles(ctx context.Context, in *GetCandlesRequest, opts ...grpc.CallOption) (*GetCandlesResponse, error)
@@ -112,7 +115,10 @@ func (c *analyticsServiceClient) GetAccountStats(ctx context.Context, in *GetAcc
 type AnalyticsServiceServer interface {
 	// GetPortfolio returns every position of the caller with realized and unrealized PnL.
 	GetPortfolio(context.Context, *GetPortfolioRequest) (*GetPortfolioResponse, error)
-	// ListTrades pages through the caller's fills, newest first.
+	// ListTrades pages through the caller's fills, newest first: by fill_time, and within one
+	// millisecond by symbol and then by the book's fill sequence (the number n in the fill id
+	// "SYMBOL:F<n>", compared as a number), so one sweep's fills come back in reverse order of
+	// execution. Pages are keyset pages: fills arriving meanwhile never shift or repeat one.
 	ListTrades(context.Context, *ListTradesRequest) (*ListTradesResponse, error)
 	// GetCandles returns OHLCV candles of one symbol built from fills.
 	GetCandles(context.Context, *GetCandlesRequest) (*GetCandlesResponse, error)
