@@ -199,6 +199,10 @@ export function loadConfig(env: Env = process.env) {
       maxBatchOrders: int(env, 'TIERBOOK_MAX_BATCH_ORDERS', 100, 1, 10_000),
       instrumentsFile: str(env, 'TIERBOOK_INSTRUMENTS_FILE', fromRoot('config', 'instruments.json')),
     },
+    analytics: {
+      /** How long an analytics read with `after_order` waits for the sync before SYNC_BEHIND. */
+      readAfterWaitMs: int(env, 'TIERBOOK_READ_AFTER_WAIT_MS', 1_000, 0, 60_000),
+    },
     /** The write-behind from the books' event streams to Postgres (src/sync/, docs/sync.md). */
     sync: {
       /** Consumer group shared by the sync threads of all hosts. */

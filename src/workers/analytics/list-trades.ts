@@ -7,6 +7,8 @@ import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, listedSymbol, type AnalyticsContext } from './analytics-context.js';
 import { decodeRequest } from '../request-decoding.js';
 import { checkRange, msTimestamp, pageSize, timestampMs } from './request-checks.js';
+import { awaitOrderVersion } from './read-after.js';
+import { historyReach } from './sync-position.js';
 import { decodeTradeToken, encodeTradeToken, fillKey, filterFingerprint, type TradeCursor } from './trade-page-token.js';
 
 /**
@@ -115,11 +117,14 @@ export const listTrades: UnaryHandler = async (ctx, call) => {
   const limit = pageSize(req.pageSize, DEFAULT_PAGE, MAX_PAGE);
   const fingerprint = filterFingerprint(req.symbol, start, end);
   const after = req.pageToken !== '' ? decodeTradeToken(req.pageToken, fingerprint) : undefined;
+  await awaitOrderVersion(a, call, req.afterOrder);
   // Cached per account version: a page changes only when the account's fills do.
   const args = createHash('sha1').update(call.payload).digest('base64url');
   return a.cache.account(call.tier, METHOD, call.accountId, args, async () => {
+    const reach = await historyReach(a, req.symbol);
     const page = await queryTrades(a, call.tier, { accountId: call.accountId, symbol: req.symbol, start, end, after, limit });
     return toBinary(ListTradesResponseSchema, create(ListTradesResponseSchema, {
+      consistentThroughTime: msTimestamp(reach),
       fills: page.fills,
       nextPageToken: page.more && page.last ? encodeTradeToken(page.last, fingerprint) : '',
     }));
