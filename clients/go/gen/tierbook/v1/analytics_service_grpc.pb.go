@@ -32,6 +32,14 @@ const (
 //
 // AnalyticsService reads the caller's portfolio, history and market data. Results are
 // cached per tier and refreshed when the caller's fills are committed.
+//
+// Read-your-writes: GetPortfolio, ListTrades and GetAccountStats read what the sync has
+// committed to the history database, a few tens of milliseconds behind the books. Each answer
+// says how far it reaches (`consistent_through_time`), and a request may name one of the
+// caller's orders at a version (`after_order`, from the PlaceOrder, AmendOrder, CancelOrder
+// or StreamExecutions reply): the call then waits until that state and everything before
+// it on its book is committed, at most 1000 ms (TIERBOOK_READ_AFTER_WAIT_MS) and never past
+// the call's deadline, and fails with UNAVAILABLE / SYNC_BEHIND (retryable) if it is not.
 type AnalyticsServiceClient interface {
 	// GetPortfolio returns every position of the caller with realized and unrealized PnL.
 	GetPortfolio(ctx context.Context, in *GetPortfolioRequest, opts ...grpc.CallOption) (*GetPortfolioResponse, error)
@@ -112,6 +120,14 @@ func (c *analyticsServiceClient) GetAccountStats(ctx context.Context, in *GetAcc
 //
 // AnalyticsService reads the caller's portfolio, history and market data. Results are
 // cached per tier and refreshed when the caller's fills are committed.
+//
+// Read-your-writes: GetPortfolio, ListTrades and GetAccountStats read what the sync has
+// committed to the history database, a few tens of milliseconds behind the books. Each answer
+// says how far it reaches (`consistent_through_time`), and a request may name one of the
+// caller's orders at a version (`after_order`, from the PlaceOrder, AmendOrder, CancelOrder
+// or StreamExecutions reply): the call then waits until that state and everything before
+// it on its book is committed, at most 1000 ms (TIERBOOK_READ_AFTER_WAIT_MS) and never past
+// the call's deadline, and fails with UNAVAILABLE / SYNC_BEHIND (retryable) if it is not.
 type AnalyticsServiceServer interface {
 	// GetPortfolio returns every position of the caller with realized and unrealized PnL.
 	GetPortfolio(context.Context, *GetPortfolioRequest) (*GetPortfolioResponse, error)
