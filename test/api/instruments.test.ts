@@ -76,3 +76,8 @@ test('grpcurl finds InstrumentService by reflection and calls it through nginx',
   const out = JSON.parse(r.stdout) as { instruments: { symbol: string; tickSize: string; bandLowTicks: string }[] };
   assert.deepEqual([out.instruments[0]!.symbol, out.instruments[0]!.tickSize, out.instruments[0]!.bandLowTicks], ['AAA', '1', '800']);
 });
+
+test('bytes that are not a ListInstrumentsRequest are INVALID_ARGUMENT / MALFORMED_REQUEST', async () => {
+  const err = await expectError(alice.rawUnary('/tierbook.v1.InstrumentService/ListInstruments', Buffer.from([0x0a, 0xff])));
+  assert.deepEqual([err.code, err.reason], [status.INVALID_ARGUMENT, 'MALFORMED_REQUEST']);
+});

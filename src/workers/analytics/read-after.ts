@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiError } from '../../domain/errors.js';
+import { SYMBOL_PATTERN } from '../../domain/matching/instrument.js';
 import { orderKey, symbolOfOrderId } from '../../domain/matching/keys.js';
 import { refusal } from '../../domain/refusals.js';
 import type { OrderVersion } from '../../gen/tierbook/v1/analytics_service_pb.js';
@@ -30,12 +31,14 @@ async function committedVersion(a: AnalyticsContext, call: CallTask, orderId: st
 export async function awaitOrderVersion(a: AnalyticsContext, call: CallTask, after: OrderVersion | undefined): Promise<void> {
   if (!after) return;
   if (after.orderId === '') throw invalidField('after_order.order_id', 'is required when after_order is set');
+  const symbol = symbolOfOrderId(after.orderId);
+  // Order ids are `SYMBOL:<n>`: anything else names no order and is never sent to Postgres.
+  if (!symbol || !SYMBOL_PATTERN.test(symbol) || after.orderId.length > 40) throw refusal('ORDER_NOT_FOUND', { field: 'after_order.order_id' });
   if (after.version < 1n) throw invalidField('after_order.version', `must be at least 1, got ${after.version}`);
   const have = await committedVersion(a, call, after.orderId);
   if (have !== undefined && have >= after.version) return;
   // Not committed yet: it must exist (it may not have reached the history at all yet).
-  const symbol = symbolOfOrderId(after.orderId);
-  const live = symbol ? await a.redis.hmget(orderKey(symbol, after.orderId), 'acct', 'ver') : [null, null];
+  const live = await a.redis.hmget(orderKey(symbol, after.orderId), 'acct', 'ver');
   if (have === undefined && live[0] !== call.accountId) throw refusal('ORDER_NOT_FOUND', { field: 'after_order.order_id' });
   const current = live[0] === call.accountId && live[1] ? BigInt(live[1]) : have!;
   if (current < after.version) {
