@@ -1,6 +1,6 @@
 /**
  * Issue 13, item 8: analytics answers say how far the history reaches, and a caller can ask
- * for at least its own last order's state. The sync is slowed (it lingers 800 ms for more
+ * for at least its own last order's state. The sync is slowed (it lingers 1500 ms for more
  * events) and the read-after wait is 100 ms, so a read right after an order is first refused
  * with the retryable UNAVAILABLE / SYNC_BEHIND and then, retried as a client would, answers
  * with the order's fill in it. Through nginx.
@@ -16,14 +16,14 @@ import {
 } from '../../src/gen/tierbook/v1/analytics_service_pb.js';
 import { Side, TimeInForce } from '../../src/gen/tierbook/v1/types_pb.js';
 import { callError, expectError, type TestClient } from '../support/grpc-client.js';
-import { place, startApiStack, type ApiStack } from './support.js';
+import { eventually, place, startApiStack, type ApiStack } from './support.js';
 
 let api: ApiStack;
 let alice: TestClient;
 let bob: TestClient;
 
 before(async () => {
-  api = await startApiStack({ sync: true, env: { TIERBOOK_SYNC_LINGER_MS: '800', TIERBOOK_READ_AFTER_WAIT_MS: '100' } });
+  api = await startApiStack({ sync: true, env: { TIERBOOK_SYNC_LINGER_MS: '1500', TIERBOOK_READ_AFTER_WAIT_MS: '100' } });
   ({ client: alice } = await api.client('PRO'));
   ({ client: bob } = await api.client('ELITE'));
 });
@@ -49,7 +49,9 @@ async function retrying<T>(call: () => Promise<T>): Promise<{ value: T; refused:
 }
 
 test('after_order: SYNC_BEHIND while the sync lags, then an answer that includes the order', async () => {
-  await place(bob, { side: Side.SELL, priceTicks: 1000n, quantityLots: 7n });
+  const ask = await place(bob, { side: Side.SELL, priceTicks: 1000n, quantityLots: 7n });
+  // Once bob's order is committed, alice's events start a new batch: it lingers 1500 ms.
+  await eventually('the ask in Postgres', async () => (await api.stack.sql`SELECT 1 FROM orders WHERE order_id = ${ask.order!.orderId}`).length, (n) => n === 1);
   const r = await place(alice, { priceTicks: 1000n, quantityLots: 7n, timeInForce: TimeInForce.IOC });
   const mine = { orderId: r.order!.orderId, version: r.order!.version };
   // Right away, the plain read may not have it yet, but then it says so.
