@@ -91,9 +91,10 @@ export interface FillEvent {
   taker: { order: string; coid: string; acct: string; side: SideCode };
   positions: PositionState[]; // maker's and taker's positions after the fill
   /**
-   * Added by matching: [maker, taker] order states right after this fill (a snapshot for
-   * StreamExecutions; the taker's `ver` is only bumped by its own order event, so use the
-   * order events, not these, for version-guarded upserts).
+   * Added by matching: [maker, taker] order states right after this fill, each with a
+   * version one larger than that order's previous state (StreamExecutions sends them). Every
+   * order state also reaches an order event with the same or a larger version, which is what
+   * version-guarded upserts read.
    */
   orders?: OrderState[];
 }

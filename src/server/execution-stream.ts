@@ -1,5 +1,6 @@
-import { toBinary, fromBinary } from '@bufbuild/protobuf';
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import { create, toBinary, fromBinary } from '@bufbuild/protobuf';
+import { timestampNow } from '@bufbuild/protobuf/wkt';
+import { Metadata, type ServerWritableStream } from '@grpc/grpc-js';
 import { createPool, type Pool } from 'generic-pool';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -9,7 +10,9 @@ import {
   compareStreamIds, decodeCursor, encodeCursor, type StreamPositions,
 } from '../domain/matching/execution-cursor.js';
 import type { TierName } from '../domain/tiers.js';
-import { StreamExecutionsRequestSchema, StreamExecutionsResponseSchema } from '../gen/tierbook/v1/order_service_pb.js';
+import {
+  ExecutionType, StreamExecutionsRequestSchema, StreamExecutionsResponseSchema, type StreamExecutionsResponse,
+} from '../gen/tierbook/v1/order_service_pb.js';
 import { createBlockingRedis } from '../shared/redis.js';
 import { executionFor } from '../workers/orders/execution-events.js';
 import { toServiceError } from './status.js';
@@ -21,6 +24,12 @@ import { toServiceError } from './status.js';
  * first (live entries are buffered), catches up with XRANGE on a connection borrowed from a
  * bounded generic-pool, then replays its buffer skipping ids it has already sent: no gap
  * (everything after the cursor is in the XRANGE or the buffer) and no repeat (ids only grow).
+ *
+ * A client can tell it is subscribed: the response headers go out as soon as the subscriber
+ * is registered, carrying the cursor the stream starts from (`tierbook-stream-cursor`) and
+ * the heartbeat interval (`tierbook-heartbeat-interval-ms`); a stream with nothing to send
+ * for that long gets a HEARTBEAT message with its current cursor, so a client or proxy can
+ * tell a dead stream from a quiet one.
  */
 export interface ExecutionStreamDeps {
   redisUrl: string;
@@ -31,7 +40,14 @@ export interface ExecutionStreamDeps {
   maxSubscribers: number;
   /** Connections for catch-up reads (default 4). */
   catchUpConnections?: number;
+  /** Silence after which a subscriber gets a HEARTBEAT message (default 15000 ms). */
+  heartbeatMs?: number;
 }
+
+/** Response header names of StreamExecutions (see the proto). */
+export const STREAM_CURSOR_HEADER = 'tierbook-stream-cursor';
+export const HEARTBEAT_INTERVAL_HEADER = 'tierbook-heartbeat-interval-ms';
+const DEFAULT_HEARTBEAT_MS = 15_000;
 
 export interface ExecutionStreams {
   handle(call: ServerWritableStream<Buffer, Buffer>, account: { accountId: string; tier: TierName }): void;
@@ -47,6 +63,7 @@ const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
 class Subscriber {
   live = false;
   private readonly buffer: [string, Entry][] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
   constructor(
     readonly accountId: string,
     readonly call: ServerWritableStream<Buffer, Buffer>,
@@ -68,8 +85,31 @@ class Subscriber {
     const msg = executionFor(this.accountId, fields);
     if (!msg) return;
     msg.cursor = encodeCursor(this.positions);
+    this.write(msg);
+  }
+
+  private write(msg: StreamExecutionsResponse): void {
     this.call.write(Buffer.from(toBinary(StreamExecutionsResponseSchema, msg)));
+    this.heartbeat?.refresh(); // the interval counts from the last message of any kind
     if (this.call.writableLength > MAX_BACKLOG_BYTES) this.onOverflow(this);
+  }
+
+  /** Sends the headers now, then a HEARTBEAT after every `ms` without a message. */
+  announce(ms: number): void {
+    const md = new Metadata();
+    md.set(STREAM_CURSOR_HEADER, encodeCursor(this.positions));
+    md.set(HEARTBEAT_INTERVAL_HEADER, String(ms));
+    this.call.sendMetadata(md);
+    this.heartbeat = setInterval(() => {
+      this.write(create(StreamExecutionsResponseSchema, {
+        type: ExecutionType.HEARTBEAT, cursor: encodeCursor(this.positions), eventTime: timestampNow(),
+      }));
+    }, ms);
+    this.heartbeat.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeat);
   }
 
   goLive(): void {
@@ -136,6 +176,7 @@ export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStre
   }
 
   function drop(sub: Subscriber): void {
+    sub.stop();
     subscribers.delete(sub);
   }
 
@@ -198,6 +239,7 @@ export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStre
       fail(s.call, new ApiError('STREAM_TOO_SLOW', 'the stream fell too far behind; resume from the last cursor'));
     });
     subscribers.add(sub);
+    sub.announce(deps.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     if (from) await catchUp(sub, from);
     sub.goLive();
   }
@@ -211,7 +253,10 @@ export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStre
     },
     async close() {
       running = false;
-      for (const s of subscribers) s.call.end();
+      for (const s of subscribers) {
+        s.stop();
+        s.call.end();
+      }
       subscribers.clear();
       reader.disconnect();
       await pool.drain();

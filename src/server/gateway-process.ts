@@ -44,6 +44,7 @@ export async function startGateway(config: Config, logger: Logger, port: number,
     logger: logger.child({ module: 'executions' }),
     symbols: () => symbols,
     maxSubscribers: config.gateway.maxStreams,
+    heartbeatMs: config.gateway.streamHeartbeatMs,
   });
   const streams = { '/tierbook.v1.OrderService/StreamExecutions': executions.handle };
   const { server, health } = buildServer({ config, logger, role, auth, pools, streams, admit: admission.admit, tierDeadlineMs: admission.tierDeadlineMs, onDone: metrics.onDone });

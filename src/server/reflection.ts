@@ -5,6 +5,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { file_grpc_health_v1_health } from '../gen/grpc/health/v1/health_pb.js';
 import { file_tierbook_v1_analytics_service } from '../gen/tierbook/v1/analytics_service_pb.js';
+import { file_tierbook_v1_instrument_service } from '../gen/tierbook/v1/instrument_service_pb.js';
 import { file_tierbook_v1_order_service } from '../gen/tierbook/v1/order_service_pb.js';
 import { file_google_rpc_status } from '../gen/google/rpc/status_pb.js';
 
@@ -27,11 +28,12 @@ export function reflectionFor(files: DescFile[]): ReflectionService {
   return new ReflectionService(definition as unknown as PackageDefinition);
 }
 
-/** Reflection for the gateway: both API services, the error details and health. */
+/** Reflection for the gateway: the API services, the error details and health. */
 export function addReflection(server: Server): void {
   reflectionFor([
     file_tierbook_v1_order_service,
     file_tierbook_v1_analytics_service,
+    file_tierbook_v1_instrument_service,
     file_google_rpc_status,
     file_grpc_health_v1_health,
   ]).addToServer(server);

@@ -1,6 +1,7 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { DescService } from '@bufbuild/protobuf';
 import { AnalyticsService } from '../gen/tierbook/v1/analytics_service_pb.js';
+import { InstrumentService } from '../gen/tierbook/v1/instrument_service_pb.js';
 import { OrderService } from '../gen/tierbook/v1/order_service_pb.js';
 
 /**
@@ -26,4 +27,4 @@ export function rawServiceDefinition(svc: DescService): ServiceDefinition {
   return def as ServiceDefinition;
 }
 
-export const apiServices: DescService[] = [OrderService, AnalyticsService];
+export const apiServices: DescService[] = [OrderService, AnalyticsService, InstrumentService];

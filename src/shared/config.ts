@@ -150,6 +150,8 @@ export function loadConfig(env: Env = process.env) {
       drainMs: int(env, 'TIERBOOK_DRAIN_MS', 10_000, 0),
       /** StreamExecutions subscribers one gateway process serves at once. */
       maxStreams: int(env, 'TIERBOOK_MAX_STREAMS', 1_000, 1, 100_000),
+      /** A quiet StreamExecutions gets a HEARTBEAT message after this long without one. */
+      streamHeartbeatMs: int(env, 'TIERBOOK_STREAM_HEARTBEAT_MS', 15_000, 100, 3_600_000),
       /** PEM certificate chain and key: when set, the gateway serves TLS instead of h2c. */
       tls: tlsConfig(env),
     },
@@ -207,6 +209,10 @@ export function loadConfig(env: Env = process.env) {
        * refused) while its order is open and at least this long after it was placed.
        */
       idempotencyWindowMs: int(env, 'TIERBOOK_IDEMPOTENCY_WINDOW_MS', 3_600_000, 0),
+    },
+    analytics: {
+      /** How long an analytics read with `after_order` waits for the sync before SYNC_BEHIND. */
+      readAfterWaitMs: int(env, 'TIERBOOK_READ_AFTER_WAIT_MS', 1_000, 0, 60_000),
     },
     /** The write-behind from the books' event streams to Postgres (src/sync/, docs/sync.md). */
     sync: {

@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { Metadata, status, type ClientReadableStream } from '@grpc/grpc-js';
 import type { DescMessage } from '@bufbuild/protobuf';
 import { startTestStack, type TestStack, type TestAccount } from '../support/stack.js';
-import { callError, TestClient } from '../support/grpc-client.js';
+import { callError, TestClient, type CallError } from '../support/grpc-client.js';
 import { OrderService } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { AnalyticsService } from '../../src/gen/tierbook/v1/analytics_service_pb.js';
+import { InstrumentService } from '../../src/gen/tierbook/v1/instrument_service_pb.js';
 import { TIERS } from '../../src/domain/tiers.js';
 import { bookTag } from '../../src/domain/matching/keys.js';
 import { fuzzPayload, Rng } from './fuzz-messages.js';
@@ -23,10 +24,17 @@ const TOTAL = Number(process.env.FUZZ_COUNT ?? 10_000);
 const IN_FLIGHT = 64;
 const SYMBOLS = ['AAPL', 'MSFT', 'BTC-USD'];
 
+/**
+ * UNAVAILABLE is a defined answer only with reason SYNC_BEHIND: an analytics read naming
+ * (after_order) an order the sync, not running here, has not committed. Counted as this code.
+ */
+const SYNC_BEHIND = -status.UNAVAILABLE;
+const codeOf = (e: CallError): number => (e.code === status.UNAVAILABLE && e.reason === 'SYNC_BEHIND' ? SYNC_BEHIND : e.code);
+
 /** Statuses a client may see for bad input; anything else is a bug. */
 const DEFINED = new Set<number>([
   status.OK, status.INVALID_ARGUMENT, status.NOT_FOUND, status.ALREADY_EXISTS, status.PERMISSION_DENIED,
-  status.RESOURCE_EXHAUSTED, status.FAILED_PRECONDITION, status.OUT_OF_RANGE, status.UNAUTHENTICATED,
+  status.RESOURCE_EXHAUSTED, status.FAILED_PRECONDITION, status.OUT_OF_RANGE, status.UNAUTHENTICATED, SYNC_BEHIND,
 ]);
 
 interface Target {
@@ -35,7 +43,7 @@ interface Target {
   streaming: boolean;
 }
 
-const targets: Target[] = [OrderService, AnalyticsService].flatMap((svc) =>
+const targets: Target[] = [OrderService, AnalyticsService, InstrumentService].flatMap((svc) =>
   svc.methods.map((m) => ({ path: `/${svc.typeName}/${m.name}`, input: m.input, streaming: m.methodKind === 'server_streaming' })),
 );
 
@@ -97,7 +105,7 @@ describe('fuzzing every RPC', () => {
       } else {
         code = await new Promise<number>((resolve) => {
           client.raw.makeUnaryRequest<Buffer, Buffer>(t.path, (b) => b, (b) => b, Buffer.from(payload), md,
-            { deadline: Date.now() + 10_000 }, (err) => resolve(err ? callError(err).code : status.OK));
+            { deadline: Date.now() + 10_000 }, (err) => resolve(err ? codeOf(callError(err)) : status.OK));
         });
       }
       const byCode = seen.get(t.path) ?? new Map<number, number>();

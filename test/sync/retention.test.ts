@@ -118,7 +118,7 @@ describe('a finished order after its retention window', () => {
     assert.deepEqual([dup.code, dup.reason], [6, 'DUPLICATE_CLIENT_ORDER_ID'], 'other content with a used id is still refused');
 
     const cancel = await expectError(alice.unary(OrderService, 'CancelOrder', CancelOrderRequestSchema, CancelOrderResponseSchema, { orderId: id }));
-    assert.deepEqual([cancel.code, cancel.reason, cancel.message], [9, 'ORDER_NOT_WORKING', `order ${id} is FILLED and can no longer be canceled`]);
+    assert.deepEqual([cancel.code, cancel.reason, cancel.message], [9, 'ORDER_NOT_WORKING', `order_id: order ${id} is FILLED and can no longer be canceled`]);
     const amend = await expectError(alice.unary(OrderService, 'AmendOrder', AmendOrderRequestSchema, AmendOrderResponseSchema, { clientOrderId: 'ret-taker', newQuantityLots: 5n }));
     assert.deepEqual([amend.code, amend.reason], [9, 'ORDER_NOT_WORKING']);
     const otherAccount = await expectError(getOrder(bob, { orderId: id }));

@@ -1,4 +1,5 @@
 import { ApiError } from '../errors.js';
+import { refusal } from '../refusals.js';
 import type { OrderTypeCode, SideCode, StpCode, TifCode } from '../events.js';
 import type { Instrument } from './instrument.js';
 
@@ -69,6 +70,8 @@ export function checkQuantity(qty: bigint, inst: Instrument, field: string): voi
     throw new ApiError('QUANTITY_OFF_LOT', `${field}: ${qty} is not a multiple of the lot size ${inst.lotSize} of ${inst.symbol}`, { field });
   }
   if (qty < inst.minQty || qty > inst.maxQty) {
-    throw new ApiError('QUANTITY_OUT_OF_RANGE', `${field}: ${qty} is outside ${inst.minQty}..${inst.maxQty} for ${inst.symbol}`, { field });
+    throw refusal('QUANTITY_OUT_OF_RANGE', {
+      field, quantity_lots: String(qty), min_quantity_lots: String(inst.minQty), max_quantity_lots: String(inst.maxQty),
+    });
   }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import { ApiError } from '../../domain/errors.js';
+import { refusal } from '../../domain/refusals.js';
+import { invalidField } from '../request-decoding.js';
 import type { Instrument } from '../../domain/matching/instrument.js';
 import type { Config } from '../../shared/config.js';
 import type { WorkerContext } from '../handler.js';
@@ -57,9 +58,11 @@ export function analyticsContext(ctx: WorkerContext): Promise<AnalyticsContext> 
 
 /** The listed instrument of a symbol field; UNKNOWN_SYMBOL (INVALID_ARGUMENT) otherwise. */
 export function listedSymbol(a: AnalyticsContext, symbol: string, field = 'symbol'): Instrument {
-  const inst = symbol === '' ? undefined : a.registry.get(symbol);
+  // Empty is a missing field, not an unknown symbol: say so, as PlaceOrder does.
+  if (symbol === '') throw invalidField(field, 'is required');
+  const inst = a.registry.get(symbol);
   if (!inst) {
-    throw new ApiError('UNKNOWN_SYMBOL', `${field}: ${JSON.stringify(symbol)} is not a listed instrument`, { field });
+    throw refusal('UNKNOWN_SYMBOL', { field, symbol });
   }
   return inst;
 }

@@ -6,6 +6,9 @@ import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, type AnalyticsContext } from './analytics-context.js';
 import { StatsReplay, type WindowTotals } from './position-replay.js';
 import { decodeRequest, invalidField } from '../request-decoding.js';
+import { afterOrderKey, awaitOrderVersion } from './read-after.js';
+import { historyReach } from './sync-position.js';
+import { msTimestamp } from './request-checks.js';
 
 /**
  * GetAccountStats: volume, notional, fill count, realized PnL, win rate and average fill size
@@ -53,10 +56,13 @@ export const getAccountStats: UnaryHandler = async (ctx, call) => {
   const a = await analyticsContext(ctx);
   // The UTC day in the key: "today" must not outlive midnight. 7/30-day windows slide by at
   // most one TTL while cached.
-  const args = `${req.window}:${now / DAY_MS}`;
+  await awaitOrderVersion(a, call, req.afterOrder);
+  const args = `${req.window}:${now / DAY_MS}${afterOrderKey(req.afterOrder)}`;
   return a.cache.account(call.tier, METHOD, call.accountId, args, async () => {
+    const reach = await historyReach(a);
     const t = await replayAccount(a, call.tier, call.accountId, from);
     return toBinary(GetAccountStatsResponseSchema, create(GetAccountStatsResponseSchema, {
+      consistentThroughTime: msTimestamp(reach),
       window: req.window,
       volumeLots: t.volume,
       notional: t.notional.toString(),

@@ -7,6 +7,8 @@ import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, type AnalyticsContext } from './analytics-context.js';
 import { decodeRequest } from '../request-decoding.js';
 import { msTimestamp } from './request-checks.js';
+import { afterOrderKey, awaitOrderVersion } from './read-after.js';
+import { historyReach } from './sync-position.js';
 
 /**
  * GetPortfolio. Positions come from Postgres (what the sync committed), cached per account
@@ -32,21 +34,25 @@ export function valuePosition(p: PositionRow, mark: bigint): { average: string; 
 
 const METHOD = 'GetPortfolio';
 
-async function positions(a: AnalyticsContext, tier: TierName, accountId: string): Promise<PositionRow[]> {
-  const bytes = await a.cache.account(tier, METHOD, accountId, 'p', async () => {
+/** The account's positions from the history, and how far that history reached (epoch ms). */
+async function positions(a: AnalyticsContext, tier: TierName, accountId: string, argsSuffix: string): Promise<{ rows: PositionRow[]; reachMs: number }> {
+  // 'p2': entries carry their reach ({w, p}); 'p' entries (bare row lists) are never read.
+  const bytes = await a.cache.account(tier, METHOD, accountId, `p2${argsSuffix}`, async () => {
+    const w = await historyReach(a);
     const rows = await a.sql.run(tier, 'portfolio', { accountId }, (sql) => sql<{ symbol: string; q: string; c: string; r: string }[]>`
       SELECT symbol, quantity::text AS q, cost_basis::text AS c, realized_pnl::text AS r
       FROM positions WHERE account_id = ${accountId} ORDER BY symbol`);
-    return Buffer.from(JSON.stringify(rows.map((r) => [r.symbol, r.q, r.c, r.r])));
+    return Buffer.from(JSON.stringify({ w, p: rows.map((r) => [r.symbol, r.q, r.c, r.r]) }));
   });
-  const raw = JSON.parse(Buffer.from(bytes).toString('utf8')) as [string, string, string, string][];
-  return raw.map(([symbol, q, c, r]) => ({ symbol, qty: BigInt(q), cost: BigInt(c), realized: BigInt(r) }));
+  const raw = JSON.parse(Buffer.from(bytes).toString('utf8')) as { w: number; p: [string, string, string, string][] };
+  return { reachMs: raw.w, rows: raw.p.map(([symbol, q, c, r]) => ({ symbol, qty: BigInt(q), cost: BigInt(c), realized: BigInt(r) })) };
 }
 
 export const getPortfolio: UnaryHandler = async (ctx, call) => {
-  decodeRequest(GetPortfolioRequestSchema, call.payload);
+  const req = decodeRequest(GetPortfolioRequestSchema, call.payload);
   const a = await analyticsContext(ctx);
-  const rows = await positions(a, call.tier, call.accountId);
+  await awaitOrderVersion(a, call, req.afterOrder);
+  const { rows, reachMs } = await positions(a, call.tier, call.accountId, afterOrderKey(req.afterOrder));
   const marks = rows.length === 0 ? [] : await ctx.redis.pipeline(rows.map((p) => ['hget', bookStateKey(p.symbol), 'last'])).exec();
   let totalRealized = 0n;
   let totalUnrealized = 0n;
@@ -70,5 +76,6 @@ export const getPortfolio: UnaryHandler = async (ctx, call) => {
     totalRealizedPnl: totalRealized.toString(),
     totalUnrealizedPnl: totalUnrealized.toString(),
     asOfTime: msTimestamp(Date.now()),
+    consistentThroughTime: msTimestamp(reachMs),
   }));
 };

@@ -7,10 +7,14 @@ import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, listedSymbol, type AnalyticsContext } from './analytics-context.js';
 import { decodeRequest } from '../request-decoding.js';
 import { checkRange, msTimestamp, pageSize, timestampMs } from './request-checks.js';
-import { decodeTradeToken, encodeTradeToken, filterFingerprint, type TradeCursor } from './trade-page-token.js';
+import { awaitOrderVersion } from './read-after.js';
+import { historyReach } from './sync-position.js';
+import { decodeTradeToken, encodeTradeToken, fillKey, filterFingerprint, type TradeCursor } from './trade-page-token.js';
 
 /**
- * ListTrades: the caller's fills, newest first, keyset-paged by (executed_at, fill_id). A page
+ * ListTrades: the caller's fills, newest first, keyset-paged by (executed_at, symbol, fill
+ * sequence). The sequence is the number in the fill id `SYMBOL:F<n>`, compared as a number:
+ * as text, F100 would sort between F10 and F99 when one sweep fills in one millisecond. A page
  * starts strictly below the previous page's last key, so fills inserted meanwhile (they are
  * newer, or land in a page not yet read) never shift or repeat a page. Rows stream from a
  * Postgres cursor in chunks; the page is encoded as they arrive, never a whole history.
@@ -49,22 +53,25 @@ export async function queryTrades(a: AnalyticsContext, tier: TierName, q: TradeQ
   const inputs = { accountId: q.accountId, symbol: q.symbol, start: q.start?.toString(), end: q.end?.toString(), after: q.after?.timeMs.toString(), limit: q.limit };
   return a.sql.run(tier, 'list-trades', inputs, async (sql) => {
     // One branch per side of the trade, each an ordered range scan of its own index, merged.
+    // `seq` is the book's fill sequence (ids are `SYMBOL:F<n>`): the index hands rows over
+    // in time order and Postgres sorts only the ties within one millisecond.
+    const after = q.after ? fillKey(q.after.fillId) : undefined; // decodeTradeToken checked it
     const side = (col: 'maker_account_id' | 'taker_account_id') => sql`
       SELECT fill_id, symbol, price::text, quantity::text,
         floor(extract(epoch FROM executed_at) * 1000)::bigint::text AS t,
         maker_order_id, maker_coid, maker_account_id, maker_side, taker_order_id, taker_coid, taker_side,
-        executed_at
+        executed_at, substr(fill_id, length(symbol) + 3)::bigint AS seq
       FROM fills
       WHERE ${sql(col)} = ${q.accountId}
         ${q.symbol !== '' ? sql`AND symbol = ${q.symbol}` : sql``}
         ${q.start !== undefined ? sql`AND executed_at >= tierbook_ms(${q.start.toString()})` : sql``}
         ${q.end !== undefined ? sql`AND executed_at < tierbook_ms(${q.end.toString()})` : sql``}
-        ${q.after ? sql`AND (executed_at, fill_id) < (tierbook_ms(${q.after.timeMs.toString()}), ${q.after.fillId})` : sql``}
-      ORDER BY executed_at DESC, fill_id DESC
+        ${q.after && after ? sql`AND (executed_at, symbol, substr(fill_id, length(symbol) + 3)::bigint) < (tierbook_ms(${q.after.timeMs.toString()}), ${after.symbol}, ${after.seq.toString()}::bigint)` : sql``}
+      ORDER BY executed_at DESC, symbol DESC, seq DESC
       LIMIT ${q.limit + 1}`;
     const cursor = sql<FillRow[]>`
       SELECT * FROM ((${side('maker_account_id')}) UNION ALL (${side('taker_account_id')})) f
-      ORDER BY executed_at DESC, fill_id DESC
+      ORDER BY executed_at DESC, symbol DESC, seq DESC
       LIMIT ${q.limit + 1}`.cursor(CHUNK);
     const fills: Fill[] = [];
     let last: TradeCursor | undefined;
@@ -110,11 +117,14 @@ export const listTrades: UnaryHandler = async (ctx, call) => {
   const limit = pageSize(req.pageSize, DEFAULT_PAGE, MAX_PAGE);
   const fingerprint = filterFingerprint(req.symbol, start, end);
   const after = req.pageToken !== '' ? decodeTradeToken(req.pageToken, fingerprint) : undefined;
+  await awaitOrderVersion(a, call, req.afterOrder);
   // Cached per account version: a page changes only when the account's fills do.
   const args = createHash('sha1').update(call.payload).digest('base64url');
   return a.cache.account(call.tier, METHOD, call.accountId, args, async () => {
+    const reach = await historyReach(a, req.symbol);
     const page = await queryTrades(a, call.tier, { accountId: call.accountId, symbol: req.symbol, start, end, after, limit });
     return toBinary(ListTradesResponseSchema, create(ListTradesResponseSchema, {
+      consistentThroughTime: msTimestamp(reach),
       fills: page.fills,
       nextPageToken: page.more && page.last ? encodeTradeToken(page.last, fingerprint) : '',
     }));

@@ -11,6 +11,18 @@ export interface TradeCursor {
   fillId: string;
 }
 
+/** Fill ids are `SYMBOL:F<n>`; symbols never contain ':'. */
+const FILL_ID = /^([^:]+):F(0|[1-9]\d{0,18})$/;
+
+/**
+ * Where a fill sorts among fills of the same millisecond: its book, then its number in the
+ * book's fill sequence (compared as a number: as text, F100 sorts before F99).
+ */
+export function fillKey(fillId: string): { symbol: string; seq: bigint } | undefined {
+  const m = FILL_ID.exec(fillId);
+  return m ? { symbol: m[1]!, seq: BigInt(m[2]!) } : undefined;
+}
+
 interface TokenBody {
   t: string;
   i: string;
@@ -32,7 +44,7 @@ export function decodeTradeToken(raw: string, fingerprint: string): TradeCursor 
   try {
     if (raw.length <= 1024 && /^[A-Za-z0-9_-]+$/.test(raw)) {
       const b = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<TokenBody>;
-      if (typeof b.t === 'string' && /^\d{1,16}$/.test(b.t) && typeof b.i === 'string' && b.i.length > 0 && b.i.length <= 200 && b.f === fingerprint) {
+      if (typeof b.t === 'string' && /^\d{1,16}$/.test(b.t) && typeof b.i === 'string' && fillKey(b.i) && b.f === fingerprint) {
         return { timeMs: BigInt(b.t), fillId: b.i };
       }
     }

@@ -4,6 +4,7 @@ import { checkQuantity } from '../../domain/matching/order-input.js';
 import { AmendOrderRequestSchema, AmendOrderResponseSchema } from '../../gen/tierbook/v1/order_service_pb.js';
 import type { UnaryHandler } from '../handler.js';
 import { orderContext } from './order-context.js';
+import { notFound } from './order-engine.js';
 import { toProtoFill, toProtoOrder } from './proto-mapping.js';
 import { decodeRequest, invalidField } from '../request-decoding.js';
 import { toOrderRef } from './request-validation.js';
@@ -23,7 +24,7 @@ export const amendOrder: UnaryHandler = async (ctx, call) => {
   const { engine, registry } = await orderContext(ctx);
   const symbol = await engine.bookOf(call.accountId, ref, 'amended');
   const inst = registry.get(symbol);
-  if (!inst) throw new ApiError('ORDER_NOT_FOUND', 'no such order for this account');
+  if (!inst) throw notFound(ref);
   if (req.newPriceTicks !== 0n) {
     if (req.newPriceTicks % inst.tickSize !== 0n) {
       throw new ApiError('PRICE_OFF_TICK', `new_price_ticks: ${req.newPriceTicks} is not a multiple of the tick size ${inst.tickSize} of ${symbol}`, { field: 'new_price_ticks' });

@@ -1,6 +1,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Sql } from 'postgres';
 import { ApiError } from '../../domain/errors.js';
+import { refusal } from '../../domain/refusals.js';
 import type { OrderState } from '../../domain/events.js';
 import { accountBookKey, bookStateKey, listMember, orderKey, symbolOfOrderId } from '../../domain/matching/keys.js';
 import { ListOrdersRequestSchema, ListOrdersResponseSchema } from '../../gen/tierbook/v1/order_service_pb.js';
@@ -106,7 +107,7 @@ export const listOrdersHandler: UnaryHandler = async (ctx, call) => {
   if (req.pageSize < 0 || req.pageSize > MAX_PAGE) throw invalidField('page_size', `must be between 0 and ${MAX_PAGE}`);
   const { registry } = await orderContext(ctx);
   if (req.symbol !== '' && !registry.get(req.symbol)) {
-    throw new ApiError('UNKNOWN_SYMBOL', `symbol: ${JSON.stringify(req.symbol)} is not a listed instrument`, { field: 'symbol' });
+    throw refusal('UNKNOWN_SYMBOL', { symbol: req.symbol });
   }
   const symbols = req.symbol !== '' ? [req.symbol] : registry.list.map((i) => i.symbol);
   const page = await listOrders(ctx.redis, call.accountId, symbols, {

@@ -1,4 +1,5 @@
 import { ApiError, Reasons, type Reason } from '../../domain/errors.js';
+import { isRefusalReason, refusal, type Facts } from '../../domain/refusals.js';
 import type { FillEvent, OrderState } from '../../domain/events.js';
 import { fingerprint, type OrderInput } from '../../domain/matching/order-input.js';
 import {
@@ -22,15 +23,18 @@ export interface EngineResult {
 export type OrderRef = { orderId: string; coid?: undefined } | { coid: string; orderId?: undefined };
 
 /**
- * Parses a script's JSON reply; a `{e, m}` reply becomes the ApiError it names, and a
- * `{r, s}` reply (a retried placement: order id and placement record) is rebuilt from the
- * record and the retried request, which carries the same content.
+ * Parses a script's JSON reply; a `{e, d}` reply (reason, facts) becomes the ApiError it
+ * names, and a `{r, s}` reply (a retried placement: order id and placement record) is rebuilt
+ * from the record and the retried request, which carries the same content.
  */
 export function parseReply(reply: string, retried?: { accountId: string; input: OrderInput }): EngineResult {
-  const doc = JSON.parse(reply) as { e?: string; m?: string; o?: OrderState; f?: unknown; r?: string; s?: string };
+  const doc = JSON.parse(reply) as { e?: string; d?: unknown; o?: OrderState; f?: unknown; r?: string; s?: string };
   if (doc.e !== undefined) {
+    // cjson encodes an empty table as {}; a plain string is an old-style message, not facts.
+    const facts = doc.d !== null && typeof doc.d === 'object' ? (doc.d as Facts) : {};
+    if (isRefusalReason(doc.e)) throw refusal(doc.e, facts);
     const reason = (doc.e in Reasons ? doc.e : 'INTERNAL') as Reason;
-    throw new ApiError(reason, doc.m ?? reason);
+    throw new ApiError(reason, reason, facts);
   }
   if (doc.r !== undefined && retried) return decodePlacement(doc.s!, doc.r, retried.accountId, retried.input);
   // cjson encodes an empty Lua table as {}, not [].
@@ -65,7 +69,7 @@ export class OrderEngine {
       reservation = clientOrderReservationKey(accountId, o.coid);
       const prev = (await this.redis.set(reservation, fp, 'NX', 'GET')) as string | null;
       if (prev !== null && prev !== fp) {
-        throw new ApiError('DUPLICATE_CLIENT_ORDER_ID', `client_order_id ${o.coid} was already used for a different order`, { field: 'client_order_id' });
+        throw refusal('DUPLICATE_CLIENT_ORDER_ID');
       }
     }
     const reply = await this.scripts.place(
@@ -110,14 +114,14 @@ export class OrderEngine {
       if (h.acct === accountId) return orderFromHash(h);
     }
     const old = await this.retired(accountId, ref, symbol);
-    if (!old) throw notFound();
+    if (!old) throw notFound(ref);
     return old;
   }
 
   /** The book an order lives in: from the order id itself, or from the id reservation. */
   async symbolOf(accountId: string, ref: OrderRef): Promise<string> {
     const s = ref.orderId !== undefined ? symbolOfOrderId(ref.orderId) : await this.reservedSymbol(accountId, ref.coid);
-    if (s === undefined) throw notFound();
+    if (s === undefined) throw notFound(ref);
     return s;
   }
 
@@ -164,12 +168,15 @@ export class OrderEngine {
     if (!(err instanceof ApiError) || err.reason !== 'ORDER_NOT_FOUND') throw err;
     const old = await this.retired(accountId, ref, symbol);
     if (!old) throw err;
-    throw new ApiError('ORDER_NOT_WORKING', `order ${old.id} is ${old.status} and can no longer be ${verb}`);
+    throw refusal('ORDER_NOT_WORKING', {
+      field: ref.orderId !== undefined ? 'order_id' : 'client_order_id', order_id: old.id, status: old.status, action: verb,
+    });
   }
 }
 
-function notFound(): ApiError {
-  return new ApiError('ORDER_NOT_FOUND', 'no such order for this account');
+/** ORDER_NOT_FOUND naming the id field the caller used. */
+export function notFound(ref: OrderRef): ApiError {
+  return refusal('ORDER_NOT_FOUND', { field: ref.orderId !== undefined ? 'order_id' : 'client_order_id' });
 }
 
 /** An order hash as stored by the scripts, in the event contract's shape. */

@@ -73,6 +73,6 @@ function errorResult(err: unknown, i: number): PlaceOrderResult {
   const w = toWireError(err);
   const message = `orders[${i}].${w.message}`;
   return create(PlaceOrderResultSchema, {
-    result: { case: 'error', value: create(OrderErrorSchema, { code: w.code, reason: w.reason, message }) },
+    result: { case: 'error', value: create(OrderErrorSchema, { code: w.code, reason: w.reason, message, metadata: w.metadata }) },
   });
 }

@@ -1,4 +1,4 @@
-import { ApiError } from '../../domain/errors.js';
+import { refusal } from '../../domain/refusals.js';
 import { invalidField } from '../request-decoding.js';
 import type { OrderTypeCode, SideCode, StpCode, TifCode } from '../../domain/events.js';
 import { CLIENT_ORDER_ID_PATTERN, checkOrderStatic, type OrderInput } from '../../domain/matching/order-input.js';
@@ -36,7 +36,7 @@ export function checkClientOrderId(coid: string, field = 'client_order_id'): voi
 export function toOrderInput(req: PlaceOrderRequest, registry: InstrumentRegistry): OrderInput {
   if (req.symbol === '') throw invalidField('symbol', 'is required');
   const inst = registry.get(req.symbol);
-  if (!inst) throw new ApiError('UNKNOWN_SYMBOL', `symbol: ${JSON.stringify(req.symbol)} is not a listed instrument`, { field: 'symbol' });
+  if (!inst) throw refusal('UNKNOWN_SYMBOL', { symbol: req.symbol });
   const side = SIDES[req.side];
   if (!side) throw invalidField('side', 'must be SIDE_BUY or SIDE_SELL');
   const type = TYPES[req.type];

@@ -14,14 +14,20 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tierbook/v1/analytics_service.proto.
  */
 export const file_tierbook_v1_analytics_service: GenFile = /*@__PURE__*/
-  fileDesc("CiN0aWVyYm9vay92MS9hbmFseXRpY3Nfc2VydmljZS5wcm90bxILdGllcmJvb2sudjEiFQoTR2V0UG9ydGZvbGlvUmVxdWVzdCKWAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhUKDXF1YW50aXR5X2xvdHMYAiABKAMSGwoTYXZlcmFnZV9wcmljZV90aWNrcxgDIAEoCRIUCgxyZWFsaXplZF9wbmwYBCABKAkSFgoOdW5yZWFsaXplZF9wbmwYBSABKAkSGAoQbWFya19wcmljZV90aWNrcxgGIAEoAyKqAQoUR2V0UG9ydGZvbGlvUmVzcG9uc2USKAoJcG9zaXRpb25zGAEgAygLMhUudGllcmJvb2sudjEuUG9zaXRpb24SGgoSdG90YWxfcmVhbGl6ZWRfcG5sGAIgASgJEhwKFHRvdGFsX3VucmVhbGl6ZWRfcG5sGAMgASgJEi4KCmFzX29mX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqgBChFMaXN0VHJhZGVzUmVxdWVzdBIOCgZzeW1ib2wYASABKAkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgEIAEoBRISCgpwYWdlX3Rva2VuGAUgASgJIk8KEkxpc3RUcmFkZXNSZXNwb25zZRIgCgVmaWxscxgBIAMoCzIRLnRpZXJib29rLnYxLkZpbGwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrABChFHZXRDYW5kbGVzUmVxdWVzdBIOCgZzeW1ib2wYASABKAkSLQoIaW50ZXJ2YWwYAiABKA4yGy50aWVyYm9vay52MS5DYW5kbGVJbnRlcnZhbBIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisgEKBkNhbmRsZRIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpvcGVuX3RpY2tzGAIgASgDEhIKCmhpZ2hfdGlja3MYAyABKAMSEQoJbG93X3RpY2tzGAQgASgDEhMKC2Nsb3NlX3RpY2tzGAUgASgDEhMKC3ZvbHVtZV9sb3RzGAYgASgDEhMKC3RyYWRlX2NvdW50GAcgASgDInUKEkdldENhbmRsZXNSZXNwb25zZRIkCgdjYW5kbGVzGAEgAygLMhMudGllcmJvb2sudjEuQ2FuZGxlEjkKFWNvbXBsZXRlX3Rocm91Z2hfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoTR2V0T3JkZXJCb29rUmVxdWVzdBIOCgZzeW1ib2wYASABKAkSDQoFZGVwdGgYAiABKAUiTQoKUHJpY2VMZXZlbBITCgtwcmljZV90aWNrcxgBIAEoAxIVCg1xdWFudGl0eV9sb3RzGAIgASgDEhMKC29yZGVyX2NvdW50GAMgASgDIr4BChRHZXRPcmRlckJvb2tSZXNwb25zZRIOCgZzeW1ib2wYASABKAkSJQoEYmlkcxgCIAMoCzIXLnRpZXJib29rLnYxLlByaWNlTGV2ZWwSJQoEYXNrcxgDIAMoCzIXLnRpZXJib29rLnYxLlByaWNlTGV2ZWwSGAoQbGFzdF9wcmljZV90aWNrcxgEIAEoAxIuCgphc19vZl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJCChZHZXRBY2NvdW50U3RhdHNSZXF1ZXN0EigKBndpbmRvdxgBIAEoDjIYLnRpZXJib29rLnYxLlN0YXRzV2luZG93IsEBChdHZXRBY2NvdW50U3RhdHNSZXNwb25zZRIoCgZ3aW5kb3cYASABKA4yGC50aWVyYm9vay52MS5TdGF0c1dpbmRvdxITCgt2b2x1bWVfbG90cxgCIAEoAxIQCghub3Rpb25hbBgDIAEoCRISCgpmaWxsX2NvdW50GAQgASgDEhQKDHJlYWxpemVkX3BubBgFIAEoCRIQCgh3aW5fcmF0ZRgGIAEoCRIZChFhdmVyYWdlX2ZpbGxfbG90cxgHIAEoCSqRAQoOQ2FuZGxlSW50ZXJ2YWwSHwobQ0FORExFX0lOVEVSVkFMX1VOU1BFQ0lGSUVEEAASFgoSQ0FORExFX0lOVEVSVkFMXzFNEAESFgoSQ0FORExFX0lOVEVSVkFMXzVNEAISFgoSQ0FORExFX0lOVEVSVkFMXzFIEAMSFgoSQ0FORExFX0lOVEVSVkFMXzFEEAQqbgoLU3RhdHNXaW5kb3cSHAoYU1RBVFNfV0lORE9XX1VOU1BFQ0lGSUVEEAASFgoSU1RBVFNfV0lORE9XX1RPREFZEAESEwoPU1RBVFNfV0lORE9XXzdEEAISFAoQU1RBVFNfV0lORE9XXzMwRBADMrgDChBBbmFseXRpY3NTZXJ2aWNlElMKDEdldFBvcnRmb2xpbxIgLnRpZXJib29rLnYxLkdldFBvcnRmb2xpb1JlcXVlc3QaIS50aWVyYm9vay52MS5HZXRQb3J0Zm9saW9SZXNwb25zZRJNCgpMaXN0VHJhZGVzEh4udGllcmJvb2sudjEuTGlzdFRyYWRlc1JlcXVlc3QaHy50aWVyYm9vay52MS5MaXN0VHJhZGVzUmVzcG9uc2USTQoKR2V0Q2FuZGxlcxIeLnRpZXJib29rLnYxLkdldENhbmRsZXNSZXF1ZXN0Gh8udGllcmJvb2sudjEuR2V0Q2FuZGxlc1Jlc3BvbnNlElMKDEdldE9yZGVyQm9vaxIgLnRpZXJib29rLnYxLkdldE9yZGVyQm9va1JlcXVlc3QaIS50aWVyYm9vay52MS5HZXRPcmRlckJvb2tSZXNwb25zZRJcCg9HZXRBY2NvdW50U3RhdHMSIy50aWVyYm9vay52MS5HZXRBY2NvdW50U3RhdHNSZXF1ZXN0GiQudGllcmJvb2sudjEuR2V0QWNjb3VudFN0YXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tierbook_v1_types]);
+  fileDesc("CiN0aWVyYm9vay92MS9hbmFseXRpY3Nfc2VydmljZS5wcm90bxILdGllcmJvb2sudjEiRQoTR2V0UG9ydGZvbGlvUmVxdWVzdBIuCgthZnRlcl9vcmRlchgBIAEoCzIZLnRpZXJib29rLnYxLk9yZGVyVmVyc2lvbiIxCgxPcmRlclZlcnNpb24SEAoIb3JkZXJfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoAyKWAQoIUG9zaXRpb24SDgoGc3ltYm9sGAEgASgJEhUKDXF1YW50aXR5X2xvdHMYAiABKAMSGwoTYXZlcmFnZV9wcmljZV90aWNrcxgDIAEoCRIUCgxyZWFsaXplZF9wbmwYBCABKAkSFgoOdW5yZWFsaXplZF9wbmwYBSABKAkSGAoQbWFya19wcmljZV90aWNrcxgGIAEoAyLnAQoUR2V0UG9ydGZvbGlvUmVzcG9uc2USKAoJcG9zaXRpb25zGAEgAygLMhUudGllcmJvb2sudjEuUG9zaXRpb24SGgoSdG90YWxfcmVhbGl6ZWRfcG5sGAIgASgJEhwKFHRvdGFsX3VucmVhbGl6ZWRfcG5sGAMgASgJEi4KCmFzX29mX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjsKF2NvbnNpc3RlbnRfdGhyb3VnaF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLYAQoRTGlzdFRyYWRlc1JlcXVlc3QSDgoGc3ltYm9sGAEgASgJEi4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBCABKAUSEgoKcGFnZV90b2tlbhgFIAEoCRIuCgthZnRlcl9vcmRlchgGIAEoCzIZLnRpZXJib29rLnYxLk9yZGVyVmVyc2lvbiKMAQoSTGlzdFRyYWRlc1Jlc3BvbnNlEiAKBWZpbGxzGAEgAygLMhEudGllcmJvb2sudjEuRmlsbBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSOwoXY29uc2lzdGVudF90aHJvdWdoX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrABChFHZXRDYW5kbGVzUmVxdWVzdBIOCgZzeW1ib2wYASABKAkSLQoIaW50ZXJ2YWwYAiABKA4yGy50aWVyYm9vay52MS5DYW5kbGVJbnRlcnZhbBIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAisgEKBkNhbmRsZRIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpvcGVuX3RpY2tzGAIgASgDEhIKCmhpZ2hfdGlja3MYAyABKAMSEQoJbG93X3RpY2tzGAQgASgDEhMKC2Nsb3NlX3RpY2tzGAUgASgDEhMKC3ZvbHVtZV9sb3RzGAYgASgDEhMKC3RyYWRlX2NvdW50GAcgASgDInUKEkdldENhbmRsZXNSZXNwb25zZRIkCgdjYW5kbGVzGAEgAygLMhMudGllcmJvb2sudjEuQ2FuZGxlEjkKFWNvbXBsZXRlX3Rocm91Z2hfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNAoTR2V0T3JkZXJCb29rUmVxdWVzdBIOCgZzeW1ib2wYASABKAkSDQoFZGVwdGgYAiABKAUiTQoKUHJpY2VMZXZlbBITCgtwcmljZV90aWNrcxgBIAEoAxIVCg1xdWFudGl0eV9sb3RzGAIgASgDEhMKC29yZGVyX2NvdW50GAMgASgDIr4BChRHZXRPcmRlckJvb2tSZXNwb25zZRIOCgZzeW1ib2wYASABKAkSJQoEYmlkcxgCIAMoCzIXLnRpZXJib29rLnYxLlByaWNlTGV2ZWwSJQoEYXNrcxgDIAMoCzIXLnRpZXJib29rLnYxLlByaWNlTGV2ZWwSGAoQbGFzdF9wcmljZV90aWNrcxgEIAEoAxIuCgphc19vZl90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyChZHZXRBY2NvdW50U3RhdHNSZXF1ZXN0EigKBndpbmRvdxgBIAEoDjIYLnRpZXJib29rLnYxLlN0YXRzV2luZG93Ei4KC2FmdGVyX29yZGVyGAIgASgLMhkudGllcmJvb2sudjEuT3JkZXJWZXJzaW9uIv4BChdHZXRBY2NvdW50U3RhdHNSZXNwb25zZRIoCgZ3aW5kb3cYASABKA4yGC50aWVyYm9vay52MS5TdGF0c1dpbmRvdxITCgt2b2x1bWVfbG90cxgCIAEoAxIQCghub3Rpb25hbBgDIAEoCRISCgpmaWxsX2NvdW50GAQgASgDEhQKDHJlYWxpemVkX3BubBgFIAEoCRIQCgh3aW5fcmF0ZRgGIAEoCRIZChFhdmVyYWdlX2ZpbGxfbG90cxgHIAEoCRI7Chdjb25zaXN0ZW50X3Rocm91Z2hfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqkQEKDkNhbmRsZUludGVydmFsEh8KG0NBTkRMRV9JTlRFUlZBTF9VTlNQRUNJRklFRBAAEhYKEkNBTkRMRV9JTlRFUlZBTF8xTRABEhYKEkNBTkRMRV9JTlRFUlZBTF81TRACEhYKEkNBTkRMRV9JTlRFUlZBTF8xSBADEhYKEkNBTkRMRV9JTlRFUlZBTF8xRBAEKm4KC1N0YXRzV2luZG93EhwKGFNUQVRTX1dJTkRPV19VTlNQRUNJRklFRBAAEhYKElNUQVRTX1dJTkRPV19UT0RBWRABEhMKD1NUQVRTX1dJTkRPV183RBACEhQKEFNUQVRTX1dJTkRPV18zMEQQAzK4AwoQQW5hbHl0aWNzU2VydmljZRJTCgxHZXRQb3J0Zm9saW8SIC50aWVyYm9vay52MS5HZXRQb3J0Zm9saW9SZXF1ZXN0GiEudGllcmJvb2sudjEuR2V0UG9ydGZvbGlvUmVzcG9uc2USTQoKTGlzdFRyYWRlcxIeLnRpZXJib29rLnYxLkxpc3RUcmFkZXNSZXF1ZXN0Gh8udGllcmJvb2sudjEuTGlzdFRyYWRlc1Jlc3BvbnNlEk0KCkdldENhbmRsZXMSHi50aWVyYm9vay52MS5HZXRDYW5kbGVzUmVxdWVzdBofLnRpZXJib29rLnYxLkdldENhbmRsZXNSZXNwb25zZRJTCgxHZXRPcmRlckJvb2sSIC50aWVyYm9vay52MS5HZXRPcmRlckJvb2tSZXF1ZXN0GiEudGllcmJvb2sudjEuR2V0T3JkZXJCb29rUmVzcG9uc2USXAoPR2V0QWNjb3VudFN0YXRzEiMudGllcmJvb2sudjEuR2V0QWNjb3VudFN0YXRzUmVxdWVzdBokLnRpZXJib29rLnYxLkdldEFjY291bnRTdGF0c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tierbook_v1_types]);
 
 /**
- * GetPortfolioRequest has no parameters: the portfolio is the caller's.
+ * GetPortfolioRequest asks for the caller's portfolio.
  *
  * @generated from message tierbook.v1.GetPortfolioRequest
  */
 export type GetPortfolioRequest = Message<"tierbook.v1.GetPortfolioRequest"> & {
+  /**
+   * When set, the answer includes this order's state (see AnalyticsService).
+   *
+   * @generated from field: tierbook.v1.OrderVersion after_order = 1;
+   */
+  afterOrder?: OrderVersion | undefined;
 };
 
 /**
@@ -30,6 +36,34 @@ export type GetPortfolioRequest = Message<"tierbook.v1.GetPortfolioRequest"> & {
  */
 export const GetPortfolioRequestSchema: GenMessage<GetPortfolioRequest> = /*@__PURE__*/
   messageDesc(file_tierbook_v1_analytics_service, 0);
+
+/**
+ * OrderVersion names a state of one of the caller's orders that a read must include.
+ *
+ * @generated from message tierbook.v1.OrderVersion
+ */
+export type OrderVersion = Message<"tierbook.v1.OrderVersion"> & {
+  /**
+   * The order id, as the order service returned it.
+   *
+   * @generated from field: string order_id = 1;
+   */
+  orderId: string;
+
+  /**
+   * The order's version (Order.version), at least 1; the read includes this state or a later one.
+   *
+   * @generated from field: int64 version = 2;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message tierbook.v1.OrderVersion.
+ * Use `create(OrderVersionSchema)` to create a new message.
+ */
+export const OrderVersionSchema: GenMessage<OrderVersion> = /*@__PURE__*/
+  messageDesc(file_tierbook_v1_analytics_service, 1);
 
 /**
  * Position is the caller's holding in one instrument. Amounts of money are decimal strings
@@ -87,7 +121,7 @@ export type Position = Message<"tierbook.v1.Position"> & {
  * Use `create(PositionSchema)` to create a new message.
  */
 export const PositionSchema: GenMessage<Position> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 1);
+  messageDesc(file_tierbook_v1_analytics_service, 2);
 
 /**
  * GetPortfolioResponse lists the positions and their totals.
@@ -122,6 +156,14 @@ export type GetPortfolioResponse = Message<"tierbook.v1.GetPortfolioResponse"> &
    * @generated from field: google.protobuf.Timestamp as_of_time = 4;
    */
   asOfTime?: Timestamp | undefined;
+
+  /**
+   * Every book change appended before this time is reflected (positions come from the
+   * history; marks are live).
+   *
+   * @generated from field: google.protobuf.Timestamp consistent_through_time = 5;
+   */
+  consistentThroughTime?: Timestamp | undefined;
 };
 
 /**
@@ -129,7 +171,7 @@ export type GetPortfolioResponse = Message<"tierbook.v1.GetPortfolioResponse"> &
  * Use `create(GetPortfolioResponseSchema)` to create a new message.
  */
 export const GetPortfolioResponseSchema: GenMessage<GetPortfolioResponse> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 2);
+  messageDesc(file_tierbook_v1_analytics_service, 3);
 
 /**
  * ListTradesRequest filters and pages the caller's fills.
@@ -171,6 +213,13 @@ export type ListTradesRequest = Message<"tierbook.v1.ListTradesRequest"> & {
    * @generated from field: string page_token = 5;
    */
   pageToken: string;
+
+  /**
+   * When set, the answer includes this order's state (see AnalyticsService).
+   *
+   * @generated from field: tierbook.v1.OrderVersion after_order = 6;
+   */
+  afterOrder?: OrderVersion | undefined;
 };
 
 /**
@@ -178,10 +227,10 @@ export type ListTradesRequest = Message<"tierbook.v1.ListTradesRequest"> & {
  * Use `create(ListTradesRequestSchema)` to create a new message.
  */
 export const ListTradesRequestSchema: GenMessage<ListTradesRequest> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 3);
+  messageDesc(file_tierbook_v1_analytics_service, 4);
 
 /**
- * ListTradesResponse is one page of fills, newest first.
+ * ListTradesResponse is one page of fills, newest first (see ListTrades for the order).
  *
  * @generated from message tierbook.v1.ListTradesResponse
  */
@@ -199,6 +248,13 @@ export type ListTradesResponse = Message<"tierbook.v1.ListTradesResponse"> & {
    * @generated from field: string next_page_token = 2;
    */
   nextPageToken: string;
+
+  /**
+   * Every book change appended before this time is reflected in this page.
+   *
+   * @generated from field: google.protobuf.Timestamp consistent_through_time = 3;
+   */
+  consistentThroughTime?: Timestamp | undefined;
 };
 
 /**
@@ -206,7 +262,7 @@ export type ListTradesResponse = Message<"tierbook.v1.ListTradesResponse"> & {
  * Use `create(ListTradesResponseSchema)` to create a new message.
  */
 export const ListTradesResponseSchema: GenMessage<ListTradesResponse> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 4);
+  messageDesc(file_tierbook_v1_analytics_service, 5);
 
 /**
  * GetCandlesRequest selects a symbol, an interval and a time range.
@@ -248,7 +304,7 @@ export type GetCandlesRequest = Message<"tierbook.v1.GetCandlesRequest"> & {
  * Use `create(GetCandlesRequestSchema)` to create a new message.
  */
 export const GetCandlesRequestSchema: GenMessage<GetCandlesRequest> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 5);
+  messageDesc(file_tierbook_v1_analytics_service, 6);
 
 /**
  * Candle is open, high, low, close and volume over one interval.
@@ -311,7 +367,7 @@ export type Candle = Message<"tierbook.v1.Candle"> & {
  * Use `create(CandleSchema)` to create a new message.
  */
 export const CandleSchema: GenMessage<Candle> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 6);
+  messageDesc(file_tierbook_v1_analytics_service, 7);
 
 /**
  * GetCandlesResponse holds the candles that had trades, oldest first.
@@ -339,7 +395,7 @@ export type GetCandlesResponse = Message<"tierbook.v1.GetCandlesResponse"> & {
  * Use `create(GetCandlesResponseSchema)` to create a new message.
  */
 export const GetCandlesResponseSchema: GenMessage<GetCandlesResponse> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 7);
+  messageDesc(file_tierbook_v1_analytics_service, 8);
 
 /**
  * GetOrderBookRequest selects a symbol and how many levels a side.
@@ -348,7 +404,8 @@ export const GetCandlesResponseSchema: GenMessage<GetCandlesResponse> = /*@__PUR
  */
 export type GetOrderBookRequest = Message<"tierbook.v1.GetOrderBookRequest"> & {
   /**
-   * The instrument symbol.
+   * The instrument symbol; required (INVALID_ARGUMENT / INVALID_FIELD with field "symbol"
+   * when empty, UNKNOWN_SYMBOL when not listed).
    *
    * @generated from field: string symbol = 1;
    */
@@ -367,7 +424,7 @@ export type GetOrderBookRequest = Message<"tierbook.v1.GetOrderBookRequest"> & {
  * Use `create(GetOrderBookRequestSchema)` to create a new message.
  */
 export const GetOrderBookRequestSchema: GenMessage<GetOrderBookRequest> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 8);
+  messageDesc(file_tierbook_v1_analytics_service, 9);
 
 /**
  * PriceLevel aggregates the resting orders at one price.
@@ -402,7 +459,7 @@ export type PriceLevel = Message<"tierbook.v1.PriceLevel"> & {
  * Use `create(PriceLevelSchema)` to create a new message.
  */
 export const PriceLevelSchema: GenMessage<PriceLevel> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 9);
+  messageDesc(file_tierbook_v1_analytics_service, 10);
 
 /**
  * GetOrderBookResponse is L2 depth: best prices first on both sides.
@@ -451,7 +508,7 @@ export type GetOrderBookResponse = Message<"tierbook.v1.GetOrderBookResponse"> &
  * Use `create(GetOrderBookResponseSchema)` to create a new message.
  */
 export const GetOrderBookResponseSchema: GenMessage<GetOrderBookResponse> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 10);
+  messageDesc(file_tierbook_v1_analytics_service, 11);
 
 /**
  * GetAccountStatsRequest selects the window.
@@ -465,6 +522,13 @@ export type GetAccountStatsRequest = Message<"tierbook.v1.GetAccountStatsRequest
    * @generated from field: tierbook.v1.StatsWindow window = 1;
    */
   window: StatsWindow;
+
+  /**
+   * When set, the answer includes this order's state (see AnalyticsService).
+   *
+   * @generated from field: tierbook.v1.OrderVersion after_order = 2;
+   */
+  afterOrder?: OrderVersion | undefined;
 };
 
 /**
@@ -472,7 +536,7 @@ export type GetAccountStatsRequest = Message<"tierbook.v1.GetAccountStatsRequest
  * Use `create(GetAccountStatsRequestSchema)` to create a new message.
  */
 export const GetAccountStatsRequestSchema: GenMessage<GetAccountStatsRequest> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 11);
+  messageDesc(file_tierbook_v1_analytics_service, 12);
 
 /**
  * GetAccountStatsResponse is the caller's trading statistics over the window.
@@ -528,6 +592,13 @@ export type GetAccountStatsResponse = Message<"tierbook.v1.GetAccountStatsRespon
    * @generated from field: string average_fill_lots = 7;
    */
   averageFillLots: string;
+
+  /**
+   * Every book change appended before this time is reflected in the figures.
+   *
+   * @generated from field: google.protobuf.Timestamp consistent_through_time = 8;
+   */
+  consistentThroughTime?: Timestamp | undefined;
 };
 
 /**
@@ -535,7 +606,7 @@ export type GetAccountStatsResponse = Message<"tierbook.v1.GetAccountStatsRespon
  * Use `create(GetAccountStatsResponseSchema)` to create a new message.
  */
 export const GetAccountStatsResponseSchema: GenMessage<GetAccountStatsResponse> = /*@__PURE__*/
-  messageDesc(file_tierbook_v1_analytics_service, 12);
+  messageDesc(file_tierbook_v1_analytics_service, 13);
 
 /**
  * CandleInterval is the width of one candle.
@@ -630,6 +701,14 @@ export const StatsWindowSchema: GenEnum<StatsWindow> = /*@__PURE__*/
  * AnalyticsService reads the caller's portfolio, history and market data. Results are
  * cached per tier and refreshed when the caller's fills are committed.
  *
+ * Read-your-writes: GetPortfolio, ListTrades and GetAccountStats read what the sync has
+ * committed to the history database, a few tens of milliseconds behind the books. Each answer
+ * says how far it reaches (`consistent_through_time`), and a request may name one of the
+ * caller's orders at a version (`after_order`, from the PlaceOrder, AmendOrder, CancelOrder
+ * or StreamExecutions reply): the call then waits until that state and everything before
+ * it on its book is committed, at most 1000 ms (TIERBOOK_READ_AFTER_WAIT_MS) and never past
+ * the call's deadline, and fails with UNAVAILABLE / SYNC_BEHIND (retryable) if it is not.
+ *
  * @generated from service tierbook.v1.AnalyticsService
  */
 export const AnalyticsService: GenService<{
@@ -644,7 +723,10 @@ export const AnalyticsService: GenService<{
     output: typeof GetPortfolioResponseSchema;
   },
   /**
-   * ListTrades pages through the caller's fills, newest first.
+   * ListTrades pages through the caller's fills, newest first: by fill_time, and within one
+   * millisecond by symbol and then by the book's fill sequence (the number n in the fill id
+   * "SYMBOL:F<n>", compared as a number), so one sweep's fills come back in reverse order of
+   * execution. Pages are keyset pages: fills arriving meanwhile never shift or repeat one.
    *
    * @generated from rpc tierbook.v1.AnalyticsService.ListTrades
    */

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tierbook/v1/order_service.proto.
  */
 export const file_tierbook_v1_order_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90aWVyYm9vay92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEgt0aWVyYm9vay52MSK0AgoRUGxhY2VPcmRlclJlcXVlc3QSDgoGc3ltYm9sGAEgASgJEh8KBHNpZGUYAiABKA4yES50aWVyYm9vay52MS5TaWRlEiQKBHR5cGUYAyABKA4yFi50aWVyYm9vay52MS5PcmRlclR5cGUSLwoNdGltZV9pbl9mb3JjZRgEIAEoDjIYLnRpZXJib29rLnYxLlRpbWVJbkZvcmNlEhMKC3ByaWNlX3RpY2tzGAUgASgDEhUKDXF1YW50aXR5X2xvdHMYBiABKAMSFwoPY2xpZW50X29yZGVyX2lkGAcgASgJEhEKCXBvc3Rfb25seRgIIAEoCBI/ChVzZWxmX3RyYWRlX3ByZXZlbnRpb24YCSABKA4yIC50aWVyYm9vay52MS5TZWxmVHJhZGVQcmV2ZW50aW9uIlkKElBsYWNlT3JkZXJSZXNwb25zZRIhCgVvcmRlchgBIAEoCzISLnRpZXJib29rLnYxLk9yZGVyEiAKBWZpbGxzGAIgAygLMhEudGllcmJvb2sudjEuRmlsbCJEChJQbGFjZU9yZGVyc1JlcXVlc3QSLgoGb3JkZXJzGAEgAygLMh4udGllcmJvb2sudjEuUGxhY2VPcmRlclJlcXVlc3QiRQoTUGxhY2VPcmRlcnNSZXNwb25zZRIuCgdyZXN1bHRzGAEgAygLMh0udGllcmJvb2sudjEuUGxhY2VPcmRlclJlc3VsdCJ5ChBQbGFjZU9yZGVyUmVzdWx0EjEKBnBsYWNlZBgBIAEoCzIfLnRpZXJib29rLnYxLlBsYWNlT3JkZXJSZXNwb25zZUgAEigKBWVycm9yGAIgASgLMhcudGllcmJvb2sudjEuT3JkZXJFcnJvckgAQggKBnJlc3VsdCI7CgpPcmRlckVycm9yEgwKBGNvZGUYASABKAUSDgoGcmVhc29uGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiPwoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhcKD2NsaWVudF9vcmRlcl9pZBgCIAEoCSI4ChNDYW5jZWxPcmRlclJlc3BvbnNlEiEKBW9yZGVyGAEgASgLMhIudGllcmJvb2sudjEuT3JkZXIicgoRQW1lbmRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSFwoPY2xpZW50X29yZGVyX2lkGAIgASgJEhcKD25ld19wcmljZV90aWNrcxgDIAEoAxIZChFuZXdfcXVhbnRpdHlfbG90cxgEIAEoAyJZChJBbWVuZE9yZGVyUmVzcG9uc2USIQoFb3JkZXIYASABKAsyEi50aWVyYm9vay52MS5PcmRlchIgCgVmaWxscxgCIAMoCzIRLnRpZXJib29rLnYxLkZpbGwiPAoPR2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhcKD2NsaWVudF9vcmRlcl9pZBgCIAEoCSI1ChBHZXRPcmRlclJlc3BvbnNlEiEKBW9yZGVyGAEgASgLMhIudGllcmJvb2sudjEuT3JkZXIiXQoRTGlzdE9yZGVyc1JlcXVlc3QSDgoGc3ltYm9sGAEgASgJEhEKCW9wZW5fb25seRgCIAEoCBIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJRChJMaXN0T3JkZXJzUmVzcG9uc2USIgoGb3JkZXJzGAEgAygLMhIudGllcmJvb2sudjEuT3JkZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIikKF1N0cmVhbUV4ZWN1dGlvbnNSZXF1ZXN0Eg4KBmN1cnNvchgBIAEoCSLIAQoYU3RyZWFtRXhlY3V0aW9uc1Jlc3BvbnNlEg4KBmN1cnNvchgBIAEoCRIoCgR0eXBlGAIgASgOMhoudGllcmJvb2sudjEuRXhlY3V0aW9uVHlwZRIhCgVvcmRlchgDIAEoCzISLnRpZXJib29rLnYxLk9yZGVyEh8KBGZpbGwYBCABKAsyES50aWVyYm9vay52MS5GaWxsEi4KCmV2ZW50X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKtcBCg1FeGVjdXRpb25UeXBlEh4KGkVYRUNVVElPTl9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXRVhFQ1VUSU9OX1RZUEVfQUNDRVBURUQQARIXChNFWEVDVVRJT05fVFlQRV9GSUxMEAISGwoXRVhFQ1VUSU9OX1RZUEVfQ0FOQ0VMRUQQAxIaChZFWEVDVVRJT05fVFlQRV9BTUVOREVEEAQSGwoXRVhFQ1VUSU9OX1RZUEVfUkVKRUNURUQQBRIaChZFWEVDVVRJT05fVFlQRV9FWFBJUkVEEAYyywQKDE9yZGVyU2VydmljZRJNCgpQbGFjZU9yZGVyEh4udGllcmJvb2sudjEuUGxhY2VPcmRlclJlcXVlc3QaHy50aWVyYm9vay52MS5QbGFjZU9yZGVyUmVzcG9uc2USUAoLUGxhY2VPcmRlcnMSHy50aWVyYm9vay52MS5QbGFjZU9yZGVyc1JlcXVlc3QaIC50aWVyYm9vay52MS5QbGFjZU9yZGVyc1Jlc3BvbnNlElAKC0NhbmNlbE9yZGVyEh8udGllcmJvb2sudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiAudGllcmJvb2sudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJNCgpBbWVuZE9yZGVyEh4udGllcmJvb2sudjEuQW1lbmRPcmRlclJlcXVlc3QaHy50aWVyYm9vay52MS5BbWVuZE9yZGVyUmVzcG9uc2USRwoIR2V0T3JkZXISHC50aWVyYm9vay52MS5HZXRPcmRlclJlcXVlc3QaHS50aWVyYm9vay52MS5HZXRPcmRlclJlc3BvbnNlEk0KCkxpc3RPcmRlcnMSHi50aWVyYm9vay52MS5MaXN0T3JkZXJzUmVxdWVzdBofLnRpZXJib29rLnYxLkxpc3RPcmRlcnNSZXNwb25zZRJhChBTdHJlYW1FeGVjdXRpb25zEiQudGllcmJvb2sudjEuU3RyZWFtRXhlY3V0aW9uc1JlcXVlc3QaJS50aWVyYm9vay52MS5TdHJlYW1FeGVjdXRpb25zUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tierbook_v1_types]);
+  fileDesc("Ch90aWVyYm9vay92MS9vcmRlcl9zZXJ2aWNlLnByb3RvEgt0aWVyYm9vay52MSK0AgoRUGxhY2VPcmRlclJlcXVlc3QSDgoGc3ltYm9sGAEgASgJEh8KBHNpZGUYAiABKA4yES50aWVyYm9vay52MS5TaWRlEiQKBHR5cGUYAyABKA4yFi50aWVyYm9vay52MS5PcmRlclR5cGUSLwoNdGltZV9pbl9mb3JjZRgEIAEoDjIYLnRpZXJib29rLnYxLlRpbWVJbkZvcmNlEhMKC3ByaWNlX3RpY2tzGAUgASgDEhUKDXF1YW50aXR5X2xvdHMYBiABKAMSFwoPY2xpZW50X29yZGVyX2lkGAcgASgJEhEKCXBvc3Rfb25seRgIIAEoCBI/ChVzZWxmX3RyYWRlX3ByZXZlbnRpb24YCSABKA4yIC50aWVyYm9vay52MS5TZWxmVHJhZGVQcmV2ZW50aW9uIlkKElBsYWNlT3JkZXJSZXNwb25zZRIhCgVvcmRlchgBIAEoCzISLnRpZXJib29rLnYxLk9yZGVyEiAKBWZpbGxzGAIgAygLMhEudGllcmJvb2sudjEuRmlsbCJEChJQbGFjZU9yZGVyc1JlcXVlc3QSLgoGb3JkZXJzGAEgAygLMh4udGllcmJvb2sudjEuUGxhY2VPcmRlclJlcXVlc3QiRQoTUGxhY2VPcmRlcnNSZXNwb25zZRIuCgdyZXN1bHRzGAEgAygLMh0udGllcmJvb2sudjEuUGxhY2VPcmRlclJlc3VsdCJ5ChBQbGFjZU9yZGVyUmVzdWx0EjEKBnBsYWNlZBgBIAEoCzIfLnRpZXJib29rLnYxLlBsYWNlT3JkZXJSZXNwb25zZUgAEigKBWVycm9yGAIgASgLMhcudGllcmJvb2sudjEuT3JkZXJFcnJvckgAQggKBnJlc3VsdCKlAQoKT3JkZXJFcnJvchIMCgRjb2RlGAEgASgFEg4KBnJlYXNvbhgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEjcKCG1ldGFkYXRhGAQgAygLMiUudGllcmJvb2sudjEuT3JkZXJFcnJvci5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/ChJDYW5jZWxPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSFwoPY2xpZW50X29yZGVyX2lkGAIgASgJIjgKE0NhbmNlbE9yZGVyUmVzcG9uc2USIQoFb3JkZXIYASABKAsyEi50aWVyYm9vay52MS5PcmRlciJyChFBbWVuZE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIXCg9jbGllbnRfb3JkZXJfaWQYAiABKAkSFwoPbmV3X3ByaWNlX3RpY2tzGAMgASgDEhkKEW5ld19xdWFudGl0eV9sb3RzGAQgASgDIlkKEkFtZW5kT3JkZXJSZXNwb25zZRIhCgVvcmRlchgBIAEoCzISLnRpZXJib29rLnYxLk9yZGVyEiAKBWZpbGxzGAIgAygLMhEudGllcmJvb2sudjEuRmlsbCI8Cg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSFwoPY2xpZW50X29yZGVyX2lkGAIgASgJIjUKEEdldE9yZGVyUmVzcG9uc2USIQoFb3JkZXIYASABKAsyEi50aWVyYm9vay52MS5PcmRlciJdChFMaXN0T3JkZXJzUmVxdWVzdBIOCgZzeW1ib2wYASABKAkSEQoJb3Blbl9vbmx5GAIgASgIEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlEKEkxpc3RPcmRlcnNSZXNwb25zZRIiCgZvcmRlcnMYASADKAsyEi50aWVyYm9vay52MS5PcmRlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoXU3RyZWFtRXhlY3V0aW9uc1JlcXVlc3QSDgoGY3Vyc29yGAEgASgJIsgBChhTdHJlYW1FeGVjdXRpb25zUmVzcG9uc2USDgoGY3Vyc29yGAEgASgJEigKBHR5cGUYAiABKA4yGi50aWVyYm9vay52MS5FeGVjdXRpb25UeXBlEiEKBW9yZGVyGAMgASgLMhIudGllcmJvb2sudjEuT3JkZXISHwoEZmlsbBgEIAEoCzIRLnRpZXJib29rLnYxLkZpbGwSLgoKZXZlbnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAq9QEKDUV4ZWN1dGlvblR5cGUSHgoaRVhFQ1VUSU9OX1RZUEVfVU5TUEVDSUZJRUQQABIbChdFWEVDVVRJT05fVFlQRV9BQ0NFUFRFRBABEhcKE0VYRUNVVElPTl9UWVBFX0ZJTEwQAhIbChdFWEVDVVRJT05fVFlQRV9DQU5DRUxFRBADEhoKFkVYRUNVVElPTl9UWVBFX0FNRU5ERUQQBBIbChdFWEVDVVRJT05fVFlQRV9SRUpFQ1RFRBAFEhoKFkVYRUNVVElPTl9UWVBFX0VYUElSRUQQBhIcChhFWEVDVVRJT05fVFlQRV9IRUFSVEJFQVQQBzLLBAoMT3JkZXJTZXJ2aWNlEk0KClBsYWNlT3JkZXISHi50aWVyYm9vay52MS5QbGFjZU9yZGVyUmVxdWVzdBofLnRpZXJib29rLnYxLlBsYWNlT3JkZXJSZXNwb25zZRJQCgtQbGFjZU9yZGVycxIfLnRpZXJib29rLnYxLlBsYWNlT3JkZXJzUmVxdWVzdBogLnRpZXJib29rLnYxLlBsYWNlT3JkZXJzUmVzcG9uc2USUAoLQ2FuY2VsT3JkZXISHy50aWVyYm9vay52MS5DYW5jZWxPcmRlclJlcXVlc3QaIC50aWVyYm9vay52MS5DYW5jZWxPcmRlclJlc3BvbnNlEk0KCkFtZW5kT3JkZXISHi50aWVyYm9vay52MS5BbWVuZE9yZGVyUmVxdWVzdBofLnRpZXJib29rLnYxLkFtZW5kT3JkZXJSZXNwb25zZRJHCghHZXRPcmRlchIcLnRpZXJib29rLnYxLkdldE9yZGVyUmVxdWVzdBodLnRpZXJib29rLnYxLkdldE9yZGVyUmVzcG9uc2USTQoKTGlzdE9yZGVycxIeLnRpZXJib29rLnYxLkxpc3RPcmRlcnNSZXF1ZXN0Gh8udGllcmJvb2sudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEmEKEFN0cmVhbUV4ZWN1dGlvbnMSJC50aWVyYm9vay52MS5TdHJlYW1FeGVjdXRpb25zUmVxdWVzdBolLnRpZXJib29rLnYxLlN0cmVhbUV4ZWN1dGlvbnNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp, file_tierbook_v1_types]);
 
 /**
  * PlaceOrderRequest describes a new order.
@@ -215,7 +215,9 @@ export const PlaceOrderResultSchema: GenMessage<PlaceOrderResult> = /*@__PURE__*
  */
 export type OrderError = Message<"tierbook.v1.OrderError"> & {
   /**
-   * The gRPC status code the same refusal of a single PlaceOrder would have.
+   * The status code the same refusal of a single PlaceOrder would have, as the number of a
+   * google.rpc.Code (the gRPC status codes: 3 INVALID_ARGUMENT, 5 NOT_FOUND, 6
+   * ALREADY_EXISTS, 9 FAILED_PRECONDITION, ...); never 0.
    *
    * @generated from field: int32 code = 1;
    */
@@ -229,11 +231,19 @@ export type OrderError = Message<"tierbook.v1.OrderError"> & {
   reason: string;
 
   /**
-   * A readable message.
+   * A readable message, prefixed with the item's place in the batch ("orders[3].").
    *
    * @generated from field: string message = 3;
    */
   message: string;
+
+  /**
+   * The ErrorInfo metadata the same refusal of a single PlaceOrder would have (the field at
+   * fault and the bound or limit crossed).
+   *
+   * @generated from field: map<string, string> metadata = 4;
+   */
+  metadata: { [key: string]: string };
 };
 
 /**
@@ -294,7 +304,9 @@ export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__P
 
 /**
  * AmendOrderRequest changes a working order. Reducing only the quantity keeps the order's
- * time priority; changing the price or raising the quantity re-queues it at the back.
+ * time priority; changing the price or raising the quantity re-queues it at the back. A
+ * refused amend (band, limits, a post-only order whose new price would take) is an error
+ * and leaves the order working as it was: unlike a new order, it is never REJECTED.
  *
  * @generated from message tierbook.v1.AmendOrderRequest
  */
@@ -322,7 +334,9 @@ export type AmendOrderRequest = Message<"tierbook.v1.AmendOrderRequest"> & {
 
   /**
    * The new total quantity in lots (filled plus remaining); zero keeps the current one. It
-   * must stay above the quantity already filled.
+   * must stay above the quantity already filled: a value at or below it is
+   * INVALID_ARGUMENT / QUANTITY_OUT_OF_RANGE with `min_quantity_lots` one lot above the
+   * filled quantity, and the order is unchanged. To stop the rest of an order, cancel it.
    *
    * @generated from field: int64 new_quantity_lots = 4;
    */
@@ -507,7 +521,7 @@ export const StreamExecutionsRequestSchema: GenMessage<StreamExecutionsRequest> 
   messageDesc(file_tierbook_v1_order_service, 14);
 
 /**
- * StreamExecutionsResponse is one change to one of the caller's orders.
+ * StreamExecutionsResponse is one change to one of the caller's orders, or a heartbeat.
  *
  * @generated from message tierbook.v1.StreamExecutionsResponse
  */
@@ -527,7 +541,8 @@ export type StreamExecutionsResponse = Message<"tierbook.v1.StreamExecutionsResp
   type: ExecutionType;
 
   /**
-   * The order's state after the change.
+   * The order's state after the change; its version is larger than in any earlier message
+   * about this order.
    *
    * @generated from field: tierbook.v1.Order order = 3;
    */
@@ -609,6 +624,14 @@ export enum ExecutionType {
    * @generated from enum value: EXECUTION_TYPE_EXPIRED = 6;
    */
   EXPIRED = 6,
+
+  /**
+   * No change: the stream is alive and has read every book up to `cursor`. Sent after a
+   * heartbeat interval without any other message; `order` and `fill` are not set.
+   *
+   * @generated from enum value: EXECUTION_TYPE_HEARTBEAT = 7;
+   */
+  HEARTBEAT = 7,
 }
 
 /**
@@ -621,9 +644,21 @@ export const ExecutionTypeSchema: GenEnum<ExecutionType> = /*@__PURE__*/
  * OrderService places, changes and reads orders on the exchange's order books.
  *
  * Every call needs `authorization: Bearer <api key>` metadata. Errors carry a
- * google.rpc.ErrorInfo with a stable reason in `grpc-status-details-bin`. Only UNAVAILABLE
- * is safe to retry blindly; a mutating call retried with the same idempotency key
- * (client_order_id or request_id) returns the first result, so it is safe to retry too.
+ * google.rpc.ErrorInfo (domain "tierbook.v1") with a stable reason in
+ * `grpc-status-details-bin`; its metadata names the request `field` at fault and the bound or
+ * limit that was crossed, under the same keys wherever the reason is raised (the README lists
+ * them). Only UNAVAILABLE is safe to retry blindly; a mutating call retried with the same
+ * idempotency key (client_order_id or request_id) returns the first result, so it is safe to
+ * retry too.
+ *
+ * Refusals: a request the exchange will not act on is a gRPC error and changes nothing, no
+ * order is created and an existing order stays exactly as it was. This covers every check
+ * made before or while the book script runs: field values, the grid, size, price band,
+ * notional and position limits, an order that is not found or no longer working, and an
+ * amend that would make a post-only order take liquidity. An order that was accepted and
+ * then ended by matching is not an error: PlaceOrder returns it with its final status and
+ * status_reason (REJECTED / POST_ONLY_WOULD_TAKE, EXPIRED / NO_LIQUIDITY, CANCELED /
+ * SELF_TRADE_PREVENTED), and it is streamed and listed like any other order.
  *
  * @generated from service tierbook.v1.OrderService
  */
@@ -691,6 +726,19 @@ export const OrderService: GenService<{
   /**
    * StreamExecutions streams the caller's order updates and fills as they happen,
    * starting after a cursor the client kept from an earlier stream.
+   *
+   * The response headers are sent as soon as the subscription is registered (before any
+   * event), with `tierbook-stream-cursor`: the cursor the stream starts from (pass it back to
+   * resume from exactly here), and `tierbook-heartbeat-interval-ms`: the heartbeat interval.
+   * A stream that has sent nothing for that interval (15000 ms unless the server sets
+   * TIERBOOK_STREAM_HEARTBEAT_MS) sends an EXECUTION_TYPE_HEARTBEAT message, so a stream
+   * silent for much longer is dead: cancel it and resume from the last cursor.
+   *
+   * Every message about an order carries its full state with a version larger than any
+   * earlier message about it, and the last message about an order is its current state
+   * (what GetOrder returns). Each fill is one EXECUTION_TYPE_FILL message whose `order` is
+   * the state right after that fill; a taker that is filled in full or rests after its fills
+   * gets no further message, one that expires or is canceled gets that message next.
    *
    * @generated from rpc tierbook.v1.OrderService.StreamExecutions
    */

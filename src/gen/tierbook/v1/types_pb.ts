@@ -143,7 +143,9 @@ export type Order = Message<"tierbook.v1.Order"> & {
   updateTime?: Timestamp | undefined;
 
   /**
-   * A counter that grows with every change of the order; newer states have larger versions.
+   * A counter that grows by one with every change of the order (each fill is a change):
+   * wherever a client sees the order (PlaceOrder, GetOrder, ListOrders, StreamExecutions), a
+   * newer state has a larger version and the same version is the same state.
    *
    * @generated from field: int64 version = 18;
    */
@@ -392,7 +394,9 @@ export enum OrderStatus {
   EXPIRED = 5,
 
   /**
-   * Refused by a check (post-only would take, risk) after it reached the book.
+   * Accepted, then refused by matching before it traded: a post-only order that would
+   * have taken liquidity (status_reason POST_ONLY_WOULD_TAKE). Refusals by a check (grid,
+   * limits, band) are gRPC errors instead, and create no order.
    *
    * @generated from enum value: ORDER_STATUS_REJECTED = 6;
    */

@@ -11,25 +11,26 @@ local npx, nqty = px, qty
 if ARGV[4] ~= '0' then npx = tonumber(ARGV[4]) end
 if ARGV[5] ~= '0' then nqty = tonumber(ARGV[5]) end
 if nqty <= filled then
-  return fail('QUANTITY_OUT_OF_RANGE', 'new_quantity_lots must stay above the ' .. o.filled .. ' lots already filled')
+  return fail('QUANTITY_OUT_OF_RANGE', { field = 'new_quantity_lots', quantity_lots = I(nqty),
+    min_quantity_lots = I(math.max(filled + tonumber(INST.lot), tonumber(INST.minq))), max_quantity_lots = INST.maxq,
+    filled_lots = o.filled })
 end
 if npx == px and nqty == qty then return result(o, {}) end
 
 if npx ~= px then
-  local lo, hi = band()
-  if npx < lo or npx > hi then
-    return fail('PRICE_OUT_OF_BAND', 'new_price_ticks ' .. I(npx) .. ' is outside the band ' .. I(lo) .. '..' .. I(hi))
-  end
+  local lo, hi, centre = band()
+  if npx < lo or npx > hi then return outOfBand('new_price_ticks', npx, lo, hi, centre) end
 end
 if npx * nqty > tonumber(INST.maxnot) then
-  return fail('NOTIONAL_LIMIT_EXCEEDED', 'price_ticks * quantity_lots exceeds the notional limit ' .. INST.maxnot)
+  return overNotional((nqty ~= qty) and 'new_quantity_lots' or 'new_price_ticks', npx, nqty)
 end
-if nqty > qty and not positionAllows(acct, o.side, nqty - qty) then
-  return fail('POSITION_LIMIT_EXCEEDED', 'the amend could take the position beyond the limit of ' .. INST.poslim .. ' lots')
+if nqty > qty then
+  local overLimit = positionRefusal(acct, o.side, nqty - qty, 'new_quantity_lots')
+  if overLimit then return overLimit end
 end
 local best = bestLevel(oppSide(o.side))
 if npx ~= px and o.post == '1' and best and crosses(o.side, best, npx) then
-  return fail('POST_ONLY_WOULD_TAKE', 'new_price_ticks would make the post-only order take liquidity')
+  return fail('POST_ONLY_WOULD_TAKE', { field = 'new_price_ticks', price_ticks = I(npx), best_price_ticks = I(best) })
 end
 
 if npx == px and nqty < qty then

@@ -18,7 +18,10 @@ local function I(n)
   return string.format('%.0f', n)
 end
 
-local function fail(reason, msg) return cjson.encode({ e = reason, m = msg }) end
+-- A refusal: its reason and the facts behind it (field names, bounds, limits: strings), which
+-- become the ErrorInfo metadata; the one wording of each reason is built from them in
+-- src/domain/refusals.ts. A plain string instead of facts is ignored.
+local function fail(reason, facts) return cjson.encode({ e = reason, d = facts }) end
 
 local function hgetall(key)
   local flat = redis.call('HGETALL', key)
@@ -197,30 +200,47 @@ end
 -- The caller's order that `verb` (a cancel or an amend) may change, or the refusal to return:
 -- ARGV[2] is the order id ('' to use the client order id ARGV[3]).
 local function workingOrder(acct, verb)
-  if not INST then return nil, fail('ORDER_NOT_FOUND', 'no such order') end -- an id naming no listed book
+  local field = (ARGV[2] == '') and 'client_order_id' or 'order_id'
+  if not INST then return nil, fail('ORDER_NOT_FOUND', { field = field }) end -- an id naming no listed book
   local o = findOrder(acct, ARGV[2], ARGV[3])
-  if not o then return nil, fail('ORDER_NOT_FOUND', 'no such order') end
+  if not o then return nil, fail('ORDER_NOT_FOUND', { field = field }) end
   if not isWorking(o) then
-    return nil, fail('ORDER_NOT_WORKING', 'order ' .. o.id .. ' is ' .. o.status .. ' and can no longer be ' .. verb)
+    return nil, fail('ORDER_NOT_WORKING', { field = field, order_id = o.id, status = o.status, action = verb })
   end
   return o
 end
 
--- The price band around the last trade (or the reference price before the first trade).
+-- The price band around the last trade (or the reference price before the first trade),
+-- and that centre.
 local function band()
   local centre = tonumber(redis.call('HGET', K('state'), 'last') or INST.ref)
   local half = idiv(centre * tonumber(INST.bps), 10000)
-  return centre - half, centre + half
+  return centre - half, centre + half, centre
+end
+
+-- The refusal of a price outside the band [lo, hi] around `centre`.
+local function outOfBand(field, px, lo, hi, centre)
+  return fail('PRICE_OUT_OF_BAND', { field = field, price_ticks = I(px), band_low_ticks = I(lo),
+    band_high_ticks = I(hi), reference_price_ticks = I(centre) })
+end
+
+-- The refusal of an order worth more than the notional limit (px: the price it is valued at).
+local function overNotional(field, px, qty)
+  return fail('NOTIONAL_LIMIT_EXCEEDED', { field = field, price_ticks = I(px), quantity_lots = I(qty),
+    notional_ticks = I(px * qty), max_notional_ticks = INST.maxnot })
 end
 
 -- Would the account's worst-case position (position plus all working orders on one side)
--- pass the limit if that side grows by `extra` lots?
-local function positionAllows(acct, side, extra)
+-- stay within the limit if that side grows by `extra` lots? nil if so, else the refusal.
+local function positionRefusal(acct, side, extra, field)
   local h = redis.call('HMGET', AK(acct, 'pos'), 'qty', 'ob', 'os')
   local q, ob, os = tonumber(h[1] or '0'), tonumber(h[2] or '0'), tonumber(h[3] or '0')
   local lim = tonumber(INST.poslim)
-  if side == 'BUY' then return q + ob + extra <= lim end
-  return q - os - extra >= -lim
+  local worst, ok
+  if side == 'BUY' then worst = q + ob + extra; ok = worst <= lim else worst = q - os - extra; ok = worst >= -lim end
+  if ok then return nil end
+  return fail('POSITION_LIMIT_EXCEEDED', { field = field, position_lots = I(q), worst_position_lots = I(worst),
+    position_limit_lots = INST.poslim })
 end
 
 -- FOK pre-check: can `need` lots fill within `limit`, honouring self-trade prevention?
@@ -270,7 +290,8 @@ local function match(t, limit)
       tf = tf + q
       t.filled = I(tf)
       t.notional = I(tonumber(t.notional) + q * lvl)
-      t.status = (tf == tq) and 'FILLED' or 'PARTIALLY_FILLED'
+      -- Every fill is a change a client sees (the FILL message carries this state).
+      bump(t, (tf == tq) and 'FILLED' or 'PARTIALLY_FILLED', '')
       m.filled = I(tonumber(m.filled) + q)
       m.notional = I(tonumber(m.notional) + q * lvl)
       redis.call('HINCRBY', AK(m.acct, 'pos'), openField(m.side), I(-q))
@@ -305,9 +326,11 @@ local function match(t, limit)
 end
 
 -- Ends a taker's matching: filled, stopped by self-trade prevention, expired, or resting.
+-- match() already bumped the taker once per fill, so a filled or resting taker's state is
+-- its last fill's: its order event repeats that version (the sync upserts it); only a
+-- further change (canceled, expired) takes a new one.
 local function settle(t, fills, stopped, canRest)
   if t.filled == t.qty then
-    bump(t, 'FILLED', '')
     orderEvent('filled', t)
   elseif stopped then
     bump(t, 'CANCELED', 'SELF_TRADE_PREVENTED')
@@ -317,10 +340,7 @@ local function settle(t, fills, stopped, canRest)
     orderEvent('expired', t)
   else
     rest(t)
-    if #fills > 0 then
-      bump(t, 'PARTIALLY_FILLED', '')
-      orderEvent('partially_filled', t)
-    end
+    if #fills > 0 then orderEvent('partially_filled', t) end
   end
   saveOrder(t)
 end

@@ -21,25 +21,18 @@ end
 
 -- Pre-trade risk, against the book state this same script is about to change.
 local nqty = tonumber(qty)
-local lo, hi = band()
+local lo, hi, centre = band()
 local limit
 if otype == 'MARKET' then
   if side == 'BUY' then limit = hi else limit = lo end
-  if hi * nqty > tonumber(INST.maxnot) then
-    return fail('NOTIONAL_LIMIT_EXCEEDED', 'quantity_lots at the band edge price ' .. I(hi) .. ' exceeds the notional limit ' .. INST.maxnot)
-  end
+  if hi * nqty > tonumber(INST.maxnot) then return overNotional('quantity_lots', hi, nqty) end
 else
   limit = tonumber(px)
-  if limit < lo or limit > hi then
-    return fail('PRICE_OUT_OF_BAND', 'price_ticks ' .. px .. ' is outside the band ' .. I(lo) .. '..' .. I(hi))
-  end
-  if limit * nqty > tonumber(INST.maxnot) then
-    return fail('NOTIONAL_LIMIT_EXCEEDED', 'price_ticks * quantity_lots exceeds the notional limit ' .. INST.maxnot)
-  end
+  if limit < lo or limit > hi then return outOfBand('price_ticks', limit, lo, hi, centre) end
+  if limit * nqty > tonumber(INST.maxnot) then return overNotional('quantity_lots', limit, nqty) end
 end
-if not positionAllows(acct, side, nqty) then
-  return fail('POSITION_LIMIT_EXCEEDED', 'the order could take the position beyond the limit of ' .. INST.poslim .. ' lots')
-end
+local overLimit = positionRefusal(acct, side, nqty, 'quantity_lots')
+if overLimit then return overLimit end
 
 local ctr = nextId('oid')
 local id = SYM .. ':' .. I(ctr)

@@ -140,9 +140,11 @@ func (StatsWindow) EnumDescriptor() ([]byte, []int) {
 	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{1}
 }
 
-// GetPortfolioRequest has no parameters: the portfolio is the caller's.
+// GetPortfolioRequest asks for the caller's portfolio.
 type GetPortfolioRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When set, the answer includes this order's state (see AnalyticsService).
+	AfterOrder    *OrderVersion `protobuf:"bytes,1,opt,name=after_order,json=afterOrder,proto3" json:"after_order,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -177,6 +179,68 @@ func (*GetPortfolioRequest) Descriptor() ([]byte, []int) {
 	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{0}
 }
 
+func (x *GetPortfolioRequest) GetAfterOrder() *OrderVersion {
+	if x != nil {
+		return x.AfterOrder
+	}
+	return nil
+}
+
+// OrderVersion names a state of one of the caller's orders that a read must include.
+type OrderVersion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order id, as the order service returned it.
+	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The order's version (Order.version), at least 1; the read includes this state or a later one.
+	Version       int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderVersion) Reset() {
+	*x = OrderVersion{}
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderVersion) ProtoMessage() {}
+
+func (x *OrderVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderVersion.ProtoReflect.Descriptor instead.
+func (*OrderVersion) Descriptor() ([]byte, []int) {
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *OrderVersion) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderVersion) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // Position is the caller's holding in one instrument. Amounts of money are decimal strings
 // in money units of ticks x lots (one price tick times one quantity lot: multiply by the
 // value of a tick-lot to get currency), exact, never rounded through floating point.
@@ -200,7 +264,7 @@ type Position struct {
 
 func (x *Position) Reset() {
 	*x = Position{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[1]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +276,7 @@ func (x *Position) String() string {
 func (*Position) ProtoMessage() {}
 
 func (x *Position) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[1]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +289,7 @@ func (x *Position) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Position.ProtoReflect.Descriptor instead.
 func (*Position) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{1}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Position) GetSymbol() string {
@@ -280,14 +344,17 @@ type GetPortfolioResponse struct {
 	// The sum of unrealized_pnl over the positions.
 	TotalUnrealizedPnl string `protobuf:"bytes,3,opt,name=total_unrealized_pnl,json=totalUnrealizedPnl,proto3" json:"total_unrealized_pnl,omitempty"`
 	// The time the figures are as of.
-	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AsOfTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
+	// Every book change appended before this time is reflected (positions come from the
+	// history; marks are live).
+	ConsistentThroughTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=consistent_through_time,json=consistentThroughTime,proto3" json:"consistent_through_time,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetPortfolioResponse) Reset() {
 	*x = GetPortfolioResponse{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[2]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +366,7 @@ func (x *GetPortfolioResponse) String() string {
 func (*GetPortfolioResponse) ProtoMessage() {}
 
 func (x *GetPortfolioResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[2]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +379,7 @@ func (x *GetPortfolioResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortfolioResponse.ProtoReflect.Descriptor instead.
 func (*GetPortfolioResponse) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{2}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetPortfolioResponse) GetPositions() []*Position {
@@ -343,6 +410,13 @@ func (x *GetPortfolioResponse) GetAsOfTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetPortfolioResponse) GetConsistentThroughTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConsistentThroughTime
+	}
+	return nil
+}
+
 // ListTradesRequest filters and pages the caller's fills.
 type ListTradesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -355,14 +429,16 @@ type ListTradesRequest struct {
 	// The most fills to return, 1 to 1000; zero means 100.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; empty for the first page.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// When set, the answer includes this order's state (see AnalyticsService).
+	AfterOrder    *OrderVersion `protobuf:"bytes,6,opt,name=after_order,json=afterOrder,proto3" json:"after_order,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListTradesRequest) Reset() {
 	*x = ListTradesRequest{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[3]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +450,7 @@ func (x *ListTradesRequest) String() string {
 func (*ListTradesRequest) ProtoMessage() {}
 
 func (x *ListTradesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[3]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +463,7 @@ func (x *ListTradesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTradesRequest.ProtoReflect.Descriptor instead.
 func (*ListTradesRequest) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{3}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListTradesRequest) GetSymbol() string {
@@ -425,20 +501,29 @@ func (x *ListTradesRequest) GetPageToken() string {
 	return ""
 }
 
-// ListTradesResponse is one page of fills, newest first.
+func (x *ListTradesRequest) GetAfterOrder() *OrderVersion {
+	if x != nil {
+		return x.AfterOrder
+	}
+	return nil
+}
+
+// ListTradesResponse is one page of fills, newest first (see ListTrades for the order).
 type ListTradesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The fills on this page.
 	Fills []*Fill `protobuf:"bytes,1,rep,name=fills,proto3" json:"fills,omitempty"`
 	// The token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Every book change appended before this time is reflected in this page.
+	ConsistentThroughTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=consistent_through_time,json=consistentThroughTime,proto3" json:"consistent_through_time,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ListTradesResponse) Reset() {
 	*x = ListTradesResponse{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[4]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -450,7 +535,7 @@ func (x *ListTradesResponse) String() string {
 func (*ListTradesResponse) ProtoMessage() {}
 
 func (x *ListTradesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[4]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -463,7 +548,7 @@ func (x *ListTradesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTradesResponse.ProtoReflect.Descriptor instead.
 func (*ListTradesResponse) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{4}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListTradesResponse) GetFills() []*Fill {
@@ -478,6 +563,13 @@ func (x *ListTradesResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListTradesResponse) GetConsistentThroughTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConsistentThroughTime
+	}
+	return nil
 }
 
 // GetCandlesRequest selects a symbol, an interval and a time range.
@@ -497,7 +589,7 @@ type GetCandlesRequest struct {
 
 func (x *GetCandlesRequest) Reset() {
 	*x = GetCandlesRequest{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[5]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +601,7 @@ func (x *GetCandlesRequest) String() string {
 func (*GetCandlesRequest) ProtoMessage() {}
 
 func (x *GetCandlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[5]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +614,7 @@ func (x *GetCandlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCandlesRequest.ProtoReflect.Descriptor instead.
 func (*GetCandlesRequest) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{5}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCandlesRequest) GetSymbol() string {
@@ -576,7 +668,7 @@ type Candle struct {
 
 func (x *Candle) Reset() {
 	*x = Candle{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[6]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +680,7 @@ func (x *Candle) String() string {
 func (*Candle) ProtoMessage() {}
 
 func (x *Candle) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[6]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +693,7 @@ func (x *Candle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Candle.ProtoReflect.Descriptor instead.
 func (*Candle) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{6}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Candle) GetStartTime() *timestamppb.Timestamp {
@@ -666,7 +758,7 @@ type GetCandlesResponse struct {
 
 func (x *GetCandlesResponse) Reset() {
 	*x = GetCandlesResponse{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[7]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -678,7 +770,7 @@ func (x *GetCandlesResponse) String() string {
 func (*GetCandlesResponse) ProtoMessage() {}
 
 func (x *GetCandlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[7]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -691,7 +783,7 @@ func (x *GetCandlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCandlesResponse.ProtoReflect.Descriptor instead.
 func (*GetCandlesResponse) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{7}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCandlesResponse) GetCandles() []*Candle {
@@ -711,7 +803,8 @@ func (x *GetCandlesResponse) GetCompleteThroughTime() *timestamppb.Timestamp {
 // GetOrderBookRequest selects a symbol and how many levels a side.
 type GetOrderBookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The instrument symbol.
+	// The instrument symbol; required (INVALID_ARGUMENT / INVALID_FIELD with field "symbol"
+	// when empty, UNKNOWN_SYMBOL when not listed).
 	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
 	// The number of price levels a side, 1 to 100; zero means 10.
 	Depth         int32 `protobuf:"varint,2,opt,name=depth,proto3" json:"depth,omitempty"`
@@ -721,7 +814,7 @@ type GetOrderBookRequest struct {
 
 func (x *GetOrderBookRequest) Reset() {
 	*x = GetOrderBookRequest{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[8]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +826,7 @@ func (x *GetOrderBookRequest) String() string {
 func (*GetOrderBookRequest) ProtoMessage() {}
 
 func (x *GetOrderBookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[8]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +839,7 @@ func (x *GetOrderBookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderBookRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderBookRequest) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{8}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetOrderBookRequest) GetSymbol() string {
@@ -778,7 +871,7 @@ type PriceLevel struct {
 
 func (x *PriceLevel) Reset() {
 	*x = PriceLevel{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[9]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +883,7 @@ func (x *PriceLevel) String() string {
 func (*PriceLevel) ProtoMessage() {}
 
 func (x *PriceLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[9]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +896,7 @@ func (x *PriceLevel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriceLevel.ProtoReflect.Descriptor instead.
 func (*PriceLevel) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{9}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PriceLevel) GetPriceTicks() int64 {
@@ -846,7 +939,7 @@ type GetOrderBookResponse struct {
 
 func (x *GetOrderBookResponse) Reset() {
 	*x = GetOrderBookResponse{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[10]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +951,7 @@ func (x *GetOrderBookResponse) String() string {
 func (*GetOrderBookResponse) ProtoMessage() {}
 
 func (x *GetOrderBookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[10]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +964,7 @@ func (x *GetOrderBookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderBookResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderBookResponse) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{10}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetOrderBookResponse) GetSymbol() string {
@@ -913,14 +1006,16 @@ func (x *GetOrderBookResponse) GetAsOfTime() *timestamppb.Timestamp {
 type GetAccountStatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The look-back window.
-	Window        StatsWindow `protobuf:"varint,1,opt,name=window,proto3,enum=tierbook.v1.StatsWindow" json:"window,omitempty"`
+	Window StatsWindow `protobuf:"varint,1,opt,name=window,proto3,enum=tierbook.v1.StatsWindow" json:"window,omitempty"`
+	// When set, the answer includes this order's state (see AnalyticsService).
+	AfterOrder    *OrderVersion `protobuf:"bytes,2,opt,name=after_order,json=afterOrder,proto3" json:"after_order,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetAccountStatsRequest) Reset() {
 	*x = GetAccountStatsRequest{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[11]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1027,7 @@ func (x *GetAccountStatsRequest) String() string {
 func (*GetAccountStatsRequest) ProtoMessage() {}
 
 func (x *GetAccountStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[11]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1040,7 @@ func (x *GetAccountStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetAccountStatsRequest) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{11}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetAccountStatsRequest) GetWindow() StatsWindow {
@@ -953,6 +1048,13 @@ func (x *GetAccountStatsRequest) GetWindow() StatsWindow {
 		return x.Window
 	}
 	return StatsWindow_STATS_WINDOW_UNSPECIFIED
+}
+
+func (x *GetAccountStatsRequest) GetAfterOrder() *OrderVersion {
+	if x != nil {
+		return x.AfterOrder
+	}
+	return nil
 }
 
 // GetAccountStatsResponse is the caller's trading statistics over the window.
@@ -972,13 +1074,15 @@ type GetAccountStatsResponse struct {
 	WinRate string `protobuf:"bytes,6,opt,name=win_rate,json=winRate,proto3" json:"win_rate,omitempty"`
 	// The average fill size in lots, a decimal string.
 	AverageFillLots string `protobuf:"bytes,7,opt,name=average_fill_lots,json=averageFillLots,proto3" json:"average_fill_lots,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Every book change appended before this time is reflected in the figures.
+	ConsistentThroughTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=consistent_through_time,json=consistentThroughTime,proto3" json:"consistent_through_time,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *GetAccountStatsResponse) Reset() {
 	*x = GetAccountStatsResponse{}
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[12]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -990,7 +1094,7 @@ func (x *GetAccountStatsResponse) String() string {
 func (*GetAccountStatsResponse) ProtoMessage() {}
 
 func (x *GetAccountStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[12]
+	mi := &file_tierbook_v1_analytics_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1003,7 +1107,7 @@ func (x *GetAccountStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccountStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetAccountStatsResponse) Descriptor() ([]byte, []int) {
-	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{12}
+	return file_tierbook_v1_analytics_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetAccountStatsResponse) GetWindow() StatsWindow {
@@ -1055,25 +1159,38 @@ func (x *GetAccountStatsResponse) GetAverageFillLots() string {
 	return ""
 }
 
+func (x *GetAccountStatsResponse) GetConsistentThroughTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ConsistentThroughTime
+	}
+	return nil
+}
+
 var File_tierbook_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_tierbook_v1_analytics_service_proto_rawDesc = "" +
 	"\n" +
-	"#tierbook/v1/analytics_service.proto\x12\vtierbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17tierbook/v1/types.proto\"\x15\n" +
-	"\x13GetPortfolioRequest\"\xeb\x01\n" +
+	"#tierbook/v1/analytics_service.proto\x12\vtierbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17tierbook/v1/types.proto\"Q\n" +
+	"\x13GetPortfolioRequest\x12:\n" +
+	"\vafter_order\x18\x01 \x01(\v2\x19.tierbook.v1.OrderVersionR\n" +
+	"afterOrder\"C\n" +
+	"\fOrderVersion\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\"\xeb\x01\n" +
 	"\bPosition\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12#\n" +
 	"\rquantity_lots\x18\x02 \x01(\x03R\fquantityLots\x12.\n" +
 	"\x13average_price_ticks\x18\x03 \x01(\tR\x11averagePriceTicks\x12!\n" +
 	"\frealized_pnl\x18\x04 \x01(\tR\vrealizedPnl\x12%\n" +
 	"\x0eunrealized_pnl\x18\x05 \x01(\tR\runrealizedPnl\x12(\n" +
-	"\x10mark_price_ticks\x18\x06 \x01(\x03R\x0emarkPriceTicks\"\xe5\x01\n" +
+	"\x10mark_price_ticks\x18\x06 \x01(\x03R\x0emarkPriceTicks\"\xb9\x02\n" +
 	"\x14GetPortfolioResponse\x123\n" +
 	"\tpositions\x18\x01 \x03(\v2\x15.tierbook.v1.PositionR\tpositions\x12,\n" +
 	"\x12total_realized_pnl\x18\x02 \x01(\tR\x10totalRealizedPnl\x120\n" +
 	"\x14total_unrealized_pnl\x18\x03 \x01(\tR\x12totalUnrealizedPnl\x128\n" +
 	"\n" +
-	"as_of_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"\xd9\x01\n" +
+	"as_of_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\x12R\n" +
+	"\x17consistent_through_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x15consistentThroughTime\"\x95\x02\n" +
 	"\x11ListTradesRequest\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x129\n" +
 	"\n" +
@@ -1081,10 +1198,13 @@ const file_tierbook_v1_analytics_service_proto_rawDesc = "" +
 	"\bend_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"e\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12:\n" +
+	"\vafter_order\x18\x06 \x01(\v2\x19.tierbook.v1.OrderVersionR\n" +
+	"afterOrder\"\xb9\x01\n" +
 	"\x12ListTradesResponse\x12'\n" +
 	"\x05fills\x18\x01 \x03(\v2\x11.tierbook.v1.FillR\x05fills\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd6\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12R\n" +
+	"\x17consistent_through_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x15consistentThroughTime\"\xd6\x01\n" +
 	"\x11GetCandlesRequest\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x127\n" +
 	"\binterval\x18\x02 \x01(\x0e2\x1b.tierbook.v1.CandleIntervalR\binterval\x129\n" +
@@ -1124,9 +1244,11 @@ const file_tierbook_v1_analytics_service_proto_rawDesc = "" +
 	"\x04asks\x18\x03 \x03(\v2\x17.tierbook.v1.PriceLevelR\x04asks\x12(\n" +
 	"\x10last_price_ticks\x18\x04 \x01(\x03R\x0elastPriceTicks\x128\n" +
 	"\n" +
-	"as_of_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"J\n" +
+	"as_of_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"\x86\x01\n" +
 	"\x16GetAccountStatsRequest\x120\n" +
-	"\x06window\x18\x01 \x01(\x0e2\x18.tierbook.v1.StatsWindowR\x06window\"\x91\x02\n" +
+	"\x06window\x18\x01 \x01(\x0e2\x18.tierbook.v1.StatsWindowR\x06window\x12:\n" +
+	"\vafter_order\x18\x02 \x01(\v2\x19.tierbook.v1.OrderVersionR\n" +
+	"afterOrder\"\xe5\x02\n" +
 	"\x17GetAccountStatsResponse\x120\n" +
 	"\x06window\x18\x01 \x01(\x0e2\x18.tierbook.v1.StatsWindowR\x06window\x12\x1f\n" +
 	"\vvolume_lots\x18\x02 \x01(\x03R\n" +
@@ -1136,7 +1258,8 @@ const file_tierbook_v1_analytics_service_proto_rawDesc = "" +
 	"fill_count\x18\x04 \x01(\x03R\tfillCount\x12!\n" +
 	"\frealized_pnl\x18\x05 \x01(\tR\vrealizedPnl\x12\x19\n" +
 	"\bwin_rate\x18\x06 \x01(\tR\awinRate\x12*\n" +
-	"\x11average_fill_lots\x18\a \x01(\tR\x0faverageFillLots*\x91\x01\n" +
+	"\x11average_fill_lots\x18\a \x01(\tR\x0faverageFillLots\x12R\n" +
+	"\x17consistent_through_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x15consistentThroughTime*\x91\x01\n" +
 	"\x0eCandleInterval\x12\x1f\n" +
 	"\x1bCANDLE_INTERVAL_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CANDLE_INTERVAL_1M\x10\x01\x12\x16\n" +
@@ -1171,58 +1294,65 @@ func file_tierbook_v1_analytics_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tierbook_v1_analytics_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_tierbook_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tierbook_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_tierbook_v1_analytics_service_proto_goTypes = []any{
 	(CandleInterval)(0),             // 0: tierbook.v1.CandleInterval
 	(StatsWindow)(0),                // 1: tierbook.v1.StatsWindow
 	(*GetPortfolioRequest)(nil),     // 2: tierbook.v1.GetPortfolioRequest
-	(*Position)(nil),                // 3: tierbook.v1.Position
-	(*GetPortfolioResponse)(nil),    // 4: tierbook.v1.GetPortfolioResponse
-	(*ListTradesRequest)(nil),       // 5: tierbook.v1.ListTradesRequest
-	(*ListTradesResponse)(nil),      // 6: tierbook.v1.ListTradesResponse
-	(*GetCandlesRequest)(nil),       // 7: tierbook.v1.GetCandlesRequest
-	(*Candle)(nil),                  // 8: tierbook.v1.Candle
-	(*GetCandlesResponse)(nil),      // 9: tierbook.v1.GetCandlesResponse
-	(*GetOrderBookRequest)(nil),     // 10: tierbook.v1.GetOrderBookRequest
-	(*PriceLevel)(nil),              // 11: tierbook.v1.PriceLevel
-	(*GetOrderBookResponse)(nil),    // 12: tierbook.v1.GetOrderBookResponse
-	(*GetAccountStatsRequest)(nil),  // 13: tierbook.v1.GetAccountStatsRequest
-	(*GetAccountStatsResponse)(nil), // 14: tierbook.v1.GetAccountStatsResponse
-	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
-	(*Fill)(nil),                    // 16: tierbook.v1.Fill
+	(*OrderVersion)(nil),            // 3: tierbook.v1.OrderVersion
+	(*Position)(nil),                // 4: tierbook.v1.Position
+	(*GetPortfolioResponse)(nil),    // 5: tierbook.v1.GetPortfolioResponse
+	(*ListTradesRequest)(nil),       // 6: tierbook.v1.ListTradesRequest
+	(*ListTradesResponse)(nil),      // 7: tierbook.v1.ListTradesResponse
+	(*GetCandlesRequest)(nil),       // 8: tierbook.v1.GetCandlesRequest
+	(*Candle)(nil),                  // 9: tierbook.v1.Candle
+	(*GetCandlesResponse)(nil),      // 10: tierbook.v1.GetCandlesResponse
+	(*GetOrderBookRequest)(nil),     // 11: tierbook.v1.GetOrderBookRequest
+	(*PriceLevel)(nil),              // 12: tierbook.v1.PriceLevel
+	(*GetOrderBookResponse)(nil),    // 13: tierbook.v1.GetOrderBookResponse
+	(*GetAccountStatsRequest)(nil),  // 14: tierbook.v1.GetAccountStatsRequest
+	(*GetAccountStatsResponse)(nil), // 15: tierbook.v1.GetAccountStatsResponse
+	(*timestamppb.Timestamp)(nil),   // 16: google.protobuf.Timestamp
+	(*Fill)(nil),                    // 17: tierbook.v1.Fill
 }
 var file_tierbook_v1_analytics_service_proto_depIdxs = []int32{
-	3,  // 0: tierbook.v1.GetPortfolioResponse.positions:type_name -> tierbook.v1.Position
-	15, // 1: tierbook.v1.GetPortfolioResponse.as_of_time:type_name -> google.protobuf.Timestamp
-	15, // 2: tierbook.v1.ListTradesRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 3: tierbook.v1.ListTradesRequest.end_time:type_name -> google.protobuf.Timestamp
-	16, // 4: tierbook.v1.ListTradesResponse.fills:type_name -> tierbook.v1.Fill
-	0,  // 5: tierbook.v1.GetCandlesRequest.interval:type_name -> tierbook.v1.CandleInterval
-	15, // 6: tierbook.v1.GetCandlesRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 7: tierbook.v1.GetCandlesRequest.end_time:type_name -> google.protobuf.Timestamp
-	15, // 8: tierbook.v1.Candle.start_time:type_name -> google.protobuf.Timestamp
-	8,  // 9: tierbook.v1.GetCandlesResponse.candles:type_name -> tierbook.v1.Candle
-	15, // 10: tierbook.v1.GetCandlesResponse.complete_through_time:type_name -> google.protobuf.Timestamp
-	11, // 11: tierbook.v1.GetOrderBookResponse.bids:type_name -> tierbook.v1.PriceLevel
-	11, // 12: tierbook.v1.GetOrderBookResponse.asks:type_name -> tierbook.v1.PriceLevel
-	15, // 13: tierbook.v1.GetOrderBookResponse.as_of_time:type_name -> google.protobuf.Timestamp
-	1,  // 14: tierbook.v1.GetAccountStatsRequest.window:type_name -> tierbook.v1.StatsWindow
-	1,  // 15: tierbook.v1.GetAccountStatsResponse.window:type_name -> tierbook.v1.StatsWindow
-	2,  // 16: tierbook.v1.AnalyticsService.GetPortfolio:input_type -> tierbook.v1.GetPortfolioRequest
-	5,  // 17: tierbook.v1.AnalyticsService.ListTrades:input_type -> tierbook.v1.ListTradesRequest
-	7,  // 18: tierbook.v1.AnalyticsService.GetCandles:input_type -> tierbook.v1.GetCandlesRequest
-	10, // 19: tierbook.v1.AnalyticsService.GetOrderBook:input_type -> tierbook.v1.GetOrderBookRequest
-	13, // 20: tierbook.v1.AnalyticsService.GetAccountStats:input_type -> tierbook.v1.GetAccountStatsRequest
-	4,  // 21: tierbook.v1.AnalyticsService.GetPortfolio:output_type -> tierbook.v1.GetPortfolioResponse
-	6,  // 22: tierbook.v1.AnalyticsService.ListTrades:output_type -> tierbook.v1.ListTradesResponse
-	9,  // 23: tierbook.v1.AnalyticsService.GetCandles:output_type -> tierbook.v1.GetCandlesResponse
-	12, // 24: tierbook.v1.AnalyticsService.GetOrderBook:output_type -> tierbook.v1.GetOrderBookResponse
-	14, // 25: tierbook.v1.AnalyticsService.GetAccountStats:output_type -> tierbook.v1.GetAccountStatsResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	3,  // 0: tierbook.v1.GetPortfolioRequest.after_order:type_name -> tierbook.v1.OrderVersion
+	4,  // 1: tierbook.v1.GetPortfolioResponse.positions:type_name -> tierbook.v1.Position
+	16, // 2: tierbook.v1.GetPortfolioResponse.as_of_time:type_name -> google.protobuf.Timestamp
+	16, // 3: tierbook.v1.GetPortfolioResponse.consistent_through_time:type_name -> google.protobuf.Timestamp
+	16, // 4: tierbook.v1.ListTradesRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 5: tierbook.v1.ListTradesRequest.end_time:type_name -> google.protobuf.Timestamp
+	3,  // 6: tierbook.v1.ListTradesRequest.after_order:type_name -> tierbook.v1.OrderVersion
+	17, // 7: tierbook.v1.ListTradesResponse.fills:type_name -> tierbook.v1.Fill
+	16, // 8: tierbook.v1.ListTradesResponse.consistent_through_time:type_name -> google.protobuf.Timestamp
+	0,  // 9: tierbook.v1.GetCandlesRequest.interval:type_name -> tierbook.v1.CandleInterval
+	16, // 10: tierbook.v1.GetCandlesRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 11: tierbook.v1.GetCandlesRequest.end_time:type_name -> google.protobuf.Timestamp
+	16, // 12: tierbook.v1.Candle.start_time:type_name -> google.protobuf.Timestamp
+	9,  // 13: tierbook.v1.GetCandlesResponse.candles:type_name -> tierbook.v1.Candle
+	16, // 14: tierbook.v1.GetCandlesResponse.complete_through_time:type_name -> google.protobuf.Timestamp
+	12, // 15: tierbook.v1.GetOrderBookResponse.bids:type_name -> tierbook.v1.PriceLevel
+	12, // 16: tierbook.v1.GetOrderBookResponse.asks:type_name -> tierbook.v1.PriceLevel
+	16, // 17: tierbook.v1.GetOrderBookResponse.as_of_time:type_name -> google.protobuf.Timestamp
+	1,  // 18: tierbook.v1.GetAccountStatsRequest.window:type_name -> tierbook.v1.StatsWindow
+	3,  // 19: tierbook.v1.GetAccountStatsRequest.after_order:type_name -> tierbook.v1.OrderVersion
+	1,  // 20: tierbook.v1.GetAccountStatsResponse.window:type_name -> tierbook.v1.StatsWindow
+	16, // 21: tierbook.v1.GetAccountStatsResponse.consistent_through_time:type_name -> google.protobuf.Timestamp
+	2,  // 22: tierbook.v1.AnalyticsService.GetPortfolio:input_type -> tierbook.v1.GetPortfolioRequest
+	6,  // 23: tierbook.v1.AnalyticsService.ListTrades:input_type -> tierbook.v1.ListTradesRequest
+	8,  // 24: tierbook.v1.AnalyticsService.GetCandles:input_type -> tierbook.v1.GetCandlesRequest
+	11, // 25: tierbook.v1.AnalyticsService.GetOrderBook:input_type -> tierbook.v1.GetOrderBookRequest
+	14, // 26: tierbook.v1.AnalyticsService.GetAccountStats:input_type -> tierbook.v1.GetAccountStatsRequest
+	5,  // 27: tierbook.v1.AnalyticsService.GetPortfolio:output_type -> tierbook.v1.GetPortfolioResponse
+	7,  // 28: tierbook.v1.AnalyticsService.ListTrades:output_type -> tierbook.v1.ListTradesResponse
+	10, // 29: tierbook.v1.AnalyticsService.GetCandles:output_type -> tierbook.v1.GetCandlesResponse
+	13, // 30: tierbook.v1.AnalyticsService.GetOrderBook:output_type -> tierbook.v1.GetOrderBookResponse
+	15, // 31: tierbook.v1.AnalyticsService.GetAccountStats:output_type -> tierbook.v1.GetAccountStatsResponse
+	27, // [27:32] is the sub-list for method output_type
+	22, // [22:27] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_tierbook_v1_analytics_service_proto_init() }
@@ -1237,7 +1367,7 @@ func file_tierbook_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierbook_v1_analytics_service_proto_rawDesc), len(file_tierbook_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,10 +32,21 @@ const (
 //
 // AnalyticsService reads the caller's portfolio, history and market data. Results are
 // cached per tier and refreshed when the caller's fills are committed.
+//
+// Read-your-writes: GetPortfolio, ListTrades and GetAccountStats read what the sync has
+// committed to the history database, a few tens of milliseconds behind the books. Each answer
+// says how far it reaches (`consistent_through_time`), and a request may name one of the
+// caller's orders at a version (`after_order`, from the PlaceOrder, AmendOrder, CancelOrder
+// or StreamExecutions reply): the call then waits until that state and everything before
+// it on its book is committed, at most 1000 ms (TIERBOOK_READ_AFTER_WAIT_MS) and never past
+// the call's deadline, and fails with UNAVAILABLE / SYNC_BEHIND (retryable) if it is not.
 type AnalyticsServiceClient interface {
 	// GetPortfolio returns every position of the caller with realized and unrealized PnL.
 	GetPortfolio(ctx context.Context, in *GetPortfolioRequest, opts ...grpc.CallOption) (*GetPortfolioResponse, error)
-	// ListTrades pages through the caller's fills, newest first.
+	// ListTrades pages through the caller's fills, newest first: by fill_time, and within one
+	// millisecond by symbol and then by the book's fill sequence (the number n in the fill id
+	// "SYMBOL:F<n>", compared as a number), so one sweep's fills come back in reverse order of
+	// execution. Pages are keyset pages: fills arriving meanwhile never shift or repeat one.
 	ListTrades(ctx context.Context, in *ListTradesRequest, opts ...grpc.CallOption) (*ListTradesResponse, error)
 	// GetCandles returns OHLCV candles of one symbol built from fills.
 	GetCandles(ctx context.Context, in *GetCandlesRequest, opts ...grpc.CallOption) (*GetCandlesResponse, error)
@@ -109,10 +120,21 @@ func (c *analyticsServiceClient) GetAccountStats(ctx context.Context, in *GetAcc
 //
 // AnalyticsService reads the caller's portfolio, history and market data. Results are
 // cached per tier and refreshed when the caller's fills are committed.
+//
+// Read-your-writes: GetPortfolio, ListTrades and GetAccountStats read what the sync has
+// committed to the history database, a few tens of milliseconds behind the books. Each answer
+// says how far it reaches (`consistent_through_time`), and a request may name one of the
+// caller's orders at a version (`after_order`, from the PlaceOrder, AmendOrder, CancelOrder
+// or StreamExecutions reply): the call then waits until that state and everything before
+// it on its book is committed, at most 1000 ms (TIERBOOK_READ_AFTER_WAIT_MS) and never past
+// the call's deadline, and fails with UNAVAILABLE / SYNC_BEHIND (retryable) if it is not.
 type AnalyticsServiceServer interface {
 	// GetPortfolio returns every position of the caller with realized and unrealized PnL.
 	GetPortfolio(context.Context, *GetPortfolioRequest) (*GetPortfolioResponse, error)
-	// ListTrades pages through the caller's fills, newest first.
+	// ListTrades pages through the caller's fills, newest first: by fill_time, and within one
+	// millisecond by symbol and then by the book's fill sequence (the number n in the fill id
+	// "SYMBOL:F<n>", compared as a number), so one sweep's fills come back in reverse order of
+	// execution. Pages are keyset pages: fills arriving meanwhile never shift or repeat one.
 	ListTrades(context.Context, *ListTradesRequest) (*ListTradesResponse, error)
 	// GetCandles returns OHLCV candles of one symbol built from fills.
 	GetCandles(context.Context, *GetCandlesRequest) (*GetCandlesResponse, error)

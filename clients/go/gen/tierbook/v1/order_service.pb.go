@@ -40,6 +40,9 @@ const (
 	ExecutionType_EXECUTION_TYPE_REJECTED ExecutionType = 5
 	// The order's rest expired by its time in force.
 	ExecutionType_EXECUTION_TYPE_EXPIRED ExecutionType = 6
+	// No change: the stream is alive and has read every book up to `cursor`. Sent after a
+	// heartbeat interval without any other message; `order` and `fill` are not set.
+	ExecutionType_EXECUTION_TYPE_HEARTBEAT ExecutionType = 7
 )
 
 // Enum value maps for ExecutionType.
@@ -52,6 +55,7 @@ var (
 		4: "EXECUTION_TYPE_AMENDED",
 		5: "EXECUTION_TYPE_REJECTED",
 		6: "EXECUTION_TYPE_EXPIRED",
+		7: "EXECUTION_TYPE_HEARTBEAT",
 	}
 	ExecutionType_value = map[string]int32{
 		"EXECUTION_TYPE_UNSPECIFIED": 0,
@@ -61,6 +65,7 @@ var (
 		"EXECUTION_TYPE_AMENDED":     4,
 		"EXECUTION_TYPE_REJECTED":    5,
 		"EXECUTION_TYPE_EXPIRED":     6,
+		"EXECUTION_TYPE_HEARTBEAT":   7,
 	}
 )
 
@@ -454,12 +459,17 @@ func (*PlaceOrderResult_Error) isPlaceOrderResult_Result() {}
 // OrderError is a refusal of one item of a batch, shaped like a gRPC error.
 type OrderError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The gRPC status code the same refusal of a single PlaceOrder would have.
+	// The status code the same refusal of a single PlaceOrder would have, as the number of a
+	// google.rpc.Code (the gRPC status codes: 3 INVALID_ARGUMENT, 5 NOT_FOUND, 6
+	// ALREADY_EXISTS, 9 FAILED_PRECONDITION, ...); never 0.
 	Code int32 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
 	// The stable UPPER_SNAKE reason, as in ErrorInfo.
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	// A readable message.
-	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// A readable message, prefixed with the item's place in the batch ("orders[3].").
+	Message string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	// The ErrorInfo metadata the same refusal of a single PlaceOrder would have (the field at
+	// fault and the bound or limit crossed).
+	Metadata      map[string]string `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -513,6 +523,13 @@ func (x *OrderError) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *OrderError) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
 }
 
 // CancelOrderRequest names one of the caller's orders by exactly one of its ids.
@@ -617,7 +634,9 @@ func (x *CancelOrderResponse) GetOrder() *Order {
 }
 
 // AmendOrderRequest changes a working order. Reducing only the quantity keeps the order's
-// time priority; changing the price or raising the quantity re-queues it at the back.
+// time priority; changing the price or raising the quantity re-queues it at the back. A
+// refused amend (band, limits, a post-only order whose new price would take) is an error
+// and leaves the order working as it was: unlike a new order, it is never REJECTED.
 type AmendOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The server's order id.
@@ -627,7 +646,9 @@ type AmendOrderRequest struct {
 	// The new limit price in ticks; zero keeps the current price.
 	NewPriceTicks int64 `protobuf:"varint,3,opt,name=new_price_ticks,json=newPriceTicks,proto3" json:"new_price_ticks,omitempty"`
 	// The new total quantity in lots (filled plus remaining); zero keeps the current one. It
-	// must stay above the quantity already filled.
+	// must stay above the quantity already filled: a value at or below it is
+	// INVALID_ARGUMENT / QUANTITY_OUT_OF_RANGE with `min_quantity_lots` one lot above the
+	// filled quantity, and the order is unchanged. To stop the rest of an order, cancel it.
 	NewQuantityLots int64 `protobuf:"varint,4,opt,name=new_quantity_lots,json=newQuantityLots,proto3" json:"new_quantity_lots,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -1023,14 +1044,15 @@ func (x *StreamExecutionsRequest) GetCursor() string {
 	return ""
 }
 
-// StreamExecutionsResponse is one change to one of the caller's orders.
+// StreamExecutionsResponse is one change to one of the caller's orders, or a heartbeat.
 type StreamExecutionsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resume point: pass it back in StreamExecutionsRequest.cursor to continue after this.
 	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// What happened.
 	Type ExecutionType `protobuf:"varint,2,opt,name=type,proto3,enum=tierbook.v1.ExecutionType" json:"type,omitempty"`
-	// The order's state after the change.
+	// The order's state after the change; its version is larger than in any earlier message
+	// about this order.
 	Order *Order `protobuf:"bytes,3,opt,name=order,proto3" json:"order,omitempty"`
 	// The fill, for EXECUTION_TYPE_FILL.
 	Fill *Fill `protobuf:"bytes,4,opt,name=fill,proto3" json:"fill,omitempty"`
@@ -1131,12 +1153,16 @@ const file_tierbook_v1_order_service_proto_rawDesc = "" +
 	"\x10PlaceOrderResult\x129\n" +
 	"\x06placed\x18\x01 \x01(\v2\x1f.tierbook.v1.PlaceOrderResponseH\x00R\x06placed\x12/\n" +
 	"\x05error\x18\x02 \x01(\v2\x17.tierbook.v1.OrderErrorH\x00R\x05errorB\b\n" +
-	"\x06result\"R\n" +
+	"\x06result\"\xd2\x01\n" +
 	"\n" +
 	"OrderError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"W\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12A\n" +
+	"\bmetadata\x18\x04 \x03(\v2%.tierbook.v1.OrderError.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"W\n" +
 	"\x12CancelOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12&\n" +
 	"\x0fclient_order_id\x18\x02 \x01(\tR\rclientOrderId\"?\n" +
@@ -1172,7 +1198,7 @@ const file_tierbook_v1_order_service_proto_rawDesc = "" +
 	"\x05order\x18\x03 \x01(\v2\x12.tierbook.v1.OrderR\x05order\x12%\n" +
 	"\x04fill\x18\x04 \x01(\v2\x11.tierbook.v1.FillR\x04fill\x129\n" +
 	"\n" +
-	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\xd7\x01\n" +
+	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime*\xf5\x01\n" +
 	"\rExecutionType\x12\x1e\n" +
 	"\x1aEXECUTION_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17EXECUTION_TYPE_ACCEPTED\x10\x01\x12\x17\n" +
@@ -1180,7 +1206,8 @@ const file_tierbook_v1_order_service_proto_rawDesc = "" +
 	"\x17EXECUTION_TYPE_CANCELED\x10\x03\x12\x1a\n" +
 	"\x16EXECUTION_TYPE_AMENDED\x10\x04\x12\x1b\n" +
 	"\x17EXECUTION_TYPE_REJECTED\x10\x05\x12\x1a\n" +
-	"\x16EXECUTION_TYPE_EXPIRED\x10\x062\xcb\x04\n" +
+	"\x16EXECUTION_TYPE_EXPIRED\x10\x06\x12\x1c\n" +
+	"\x18EXECUTION_TYPE_HEARTBEAT\x10\a2\xcb\x04\n" +
 	"\fOrderService\x12M\n" +
 	"\n" +
 	"PlaceOrder\x12\x1e.tierbook.v1.PlaceOrderRequest\x1a\x1f.tierbook.v1.PlaceOrderResponse\x12P\n" +
@@ -1207,7 +1234,7 @@ func file_tierbook_v1_order_service_proto_rawDescGZIP() []byte {
 }
 
 var file_tierbook_v1_order_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tierbook_v1_order_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_tierbook_v1_order_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_tierbook_v1_order_service_proto_goTypes = []any{
 	(ExecutionType)(0),               // 0: tierbook.v1.ExecutionType
 	(*PlaceOrderRequest)(nil),        // 1: tierbook.v1.PlaceOrderRequest
@@ -1226,53 +1253,55 @@ var file_tierbook_v1_order_service_proto_goTypes = []any{
 	(*ListOrdersResponse)(nil),       // 14: tierbook.v1.ListOrdersResponse
 	(*StreamExecutionsRequest)(nil),  // 15: tierbook.v1.StreamExecutionsRequest
 	(*StreamExecutionsResponse)(nil), // 16: tierbook.v1.StreamExecutionsResponse
-	(Side)(0),                        // 17: tierbook.v1.Side
-	(OrderType)(0),                   // 18: tierbook.v1.OrderType
-	(TimeInForce)(0),                 // 19: tierbook.v1.TimeInForce
-	(SelfTradePrevention)(0),         // 20: tierbook.v1.SelfTradePrevention
-	(*Order)(nil),                    // 21: tierbook.v1.Order
-	(*Fill)(nil),                     // 22: tierbook.v1.Fill
-	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
+	nil,                              // 17: tierbook.v1.OrderError.MetadataEntry
+	(Side)(0),                        // 18: tierbook.v1.Side
+	(OrderType)(0),                   // 19: tierbook.v1.OrderType
+	(TimeInForce)(0),                 // 20: tierbook.v1.TimeInForce
+	(SelfTradePrevention)(0),         // 21: tierbook.v1.SelfTradePrevention
+	(*Order)(nil),                    // 22: tierbook.v1.Order
+	(*Fill)(nil),                     // 23: tierbook.v1.Fill
+	(*timestamppb.Timestamp)(nil),    // 24: google.protobuf.Timestamp
 }
 var file_tierbook_v1_order_service_proto_depIdxs = []int32{
-	17, // 0: tierbook.v1.PlaceOrderRequest.side:type_name -> tierbook.v1.Side
-	18, // 1: tierbook.v1.PlaceOrderRequest.type:type_name -> tierbook.v1.OrderType
-	19, // 2: tierbook.v1.PlaceOrderRequest.time_in_force:type_name -> tierbook.v1.TimeInForce
-	20, // 3: tierbook.v1.PlaceOrderRequest.self_trade_prevention:type_name -> tierbook.v1.SelfTradePrevention
-	21, // 4: tierbook.v1.PlaceOrderResponse.order:type_name -> tierbook.v1.Order
-	22, // 5: tierbook.v1.PlaceOrderResponse.fills:type_name -> tierbook.v1.Fill
+	18, // 0: tierbook.v1.PlaceOrderRequest.side:type_name -> tierbook.v1.Side
+	19, // 1: tierbook.v1.PlaceOrderRequest.type:type_name -> tierbook.v1.OrderType
+	20, // 2: tierbook.v1.PlaceOrderRequest.time_in_force:type_name -> tierbook.v1.TimeInForce
+	21, // 3: tierbook.v1.PlaceOrderRequest.self_trade_prevention:type_name -> tierbook.v1.SelfTradePrevention
+	22, // 4: tierbook.v1.PlaceOrderResponse.order:type_name -> tierbook.v1.Order
+	23, // 5: tierbook.v1.PlaceOrderResponse.fills:type_name -> tierbook.v1.Fill
 	1,  // 6: tierbook.v1.PlaceOrdersRequest.orders:type_name -> tierbook.v1.PlaceOrderRequest
 	5,  // 7: tierbook.v1.PlaceOrdersResponse.results:type_name -> tierbook.v1.PlaceOrderResult
 	2,  // 8: tierbook.v1.PlaceOrderResult.placed:type_name -> tierbook.v1.PlaceOrderResponse
 	6,  // 9: tierbook.v1.PlaceOrderResult.error:type_name -> tierbook.v1.OrderError
-	21, // 10: tierbook.v1.CancelOrderResponse.order:type_name -> tierbook.v1.Order
-	21, // 11: tierbook.v1.AmendOrderResponse.order:type_name -> tierbook.v1.Order
-	22, // 12: tierbook.v1.AmendOrderResponse.fills:type_name -> tierbook.v1.Fill
-	21, // 13: tierbook.v1.GetOrderResponse.order:type_name -> tierbook.v1.Order
-	21, // 14: tierbook.v1.ListOrdersResponse.orders:type_name -> tierbook.v1.Order
-	0,  // 15: tierbook.v1.StreamExecutionsResponse.type:type_name -> tierbook.v1.ExecutionType
-	21, // 16: tierbook.v1.StreamExecutionsResponse.order:type_name -> tierbook.v1.Order
-	22, // 17: tierbook.v1.StreamExecutionsResponse.fill:type_name -> tierbook.v1.Fill
-	23, // 18: tierbook.v1.StreamExecutionsResponse.event_time:type_name -> google.protobuf.Timestamp
-	1,  // 19: tierbook.v1.OrderService.PlaceOrder:input_type -> tierbook.v1.PlaceOrderRequest
-	3,  // 20: tierbook.v1.OrderService.PlaceOrders:input_type -> tierbook.v1.PlaceOrdersRequest
-	7,  // 21: tierbook.v1.OrderService.CancelOrder:input_type -> tierbook.v1.CancelOrderRequest
-	9,  // 22: tierbook.v1.OrderService.AmendOrder:input_type -> tierbook.v1.AmendOrderRequest
-	11, // 23: tierbook.v1.OrderService.GetOrder:input_type -> tierbook.v1.GetOrderRequest
-	13, // 24: tierbook.v1.OrderService.ListOrders:input_type -> tierbook.v1.ListOrdersRequest
-	15, // 25: tierbook.v1.OrderService.StreamExecutions:input_type -> tierbook.v1.StreamExecutionsRequest
-	2,  // 26: tierbook.v1.OrderService.PlaceOrder:output_type -> tierbook.v1.PlaceOrderResponse
-	4,  // 27: tierbook.v1.OrderService.PlaceOrders:output_type -> tierbook.v1.PlaceOrdersResponse
-	8,  // 28: tierbook.v1.OrderService.CancelOrder:output_type -> tierbook.v1.CancelOrderResponse
-	10, // 29: tierbook.v1.OrderService.AmendOrder:output_type -> tierbook.v1.AmendOrderResponse
-	12, // 30: tierbook.v1.OrderService.GetOrder:output_type -> tierbook.v1.GetOrderResponse
-	14, // 31: tierbook.v1.OrderService.ListOrders:output_type -> tierbook.v1.ListOrdersResponse
-	16, // 32: tierbook.v1.OrderService.StreamExecutions:output_type -> tierbook.v1.StreamExecutionsResponse
-	26, // [26:33] is the sub-list for method output_type
-	19, // [19:26] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	17, // 10: tierbook.v1.OrderError.metadata:type_name -> tierbook.v1.OrderError.MetadataEntry
+	22, // 11: tierbook.v1.CancelOrderResponse.order:type_name -> tierbook.v1.Order
+	22, // 12: tierbook.v1.AmendOrderResponse.order:type_name -> tierbook.v1.Order
+	23, // 13: tierbook.v1.AmendOrderResponse.fills:type_name -> tierbook.v1.Fill
+	22, // 14: tierbook.v1.GetOrderResponse.order:type_name -> tierbook.v1.Order
+	22, // 15: tierbook.v1.ListOrdersResponse.orders:type_name -> tierbook.v1.Order
+	0,  // 16: tierbook.v1.StreamExecutionsResponse.type:type_name -> tierbook.v1.ExecutionType
+	22, // 17: tierbook.v1.StreamExecutionsResponse.order:type_name -> tierbook.v1.Order
+	23, // 18: tierbook.v1.StreamExecutionsResponse.fill:type_name -> tierbook.v1.Fill
+	24, // 19: tierbook.v1.StreamExecutionsResponse.event_time:type_name -> google.protobuf.Timestamp
+	1,  // 20: tierbook.v1.OrderService.PlaceOrder:input_type -> tierbook.v1.PlaceOrderRequest
+	3,  // 21: tierbook.v1.OrderService.PlaceOrders:input_type -> tierbook.v1.PlaceOrdersRequest
+	7,  // 22: tierbook.v1.OrderService.CancelOrder:input_type -> tierbook.v1.CancelOrderRequest
+	9,  // 23: tierbook.v1.OrderService.AmendOrder:input_type -> tierbook.v1.AmendOrderRequest
+	11, // 24: tierbook.v1.OrderService.GetOrder:input_type -> tierbook.v1.GetOrderRequest
+	13, // 25: tierbook.v1.OrderService.ListOrders:input_type -> tierbook.v1.ListOrdersRequest
+	15, // 26: tierbook.v1.OrderService.StreamExecutions:input_type -> tierbook.v1.StreamExecutionsRequest
+	2,  // 27: tierbook.v1.OrderService.PlaceOrder:output_type -> tierbook.v1.PlaceOrderResponse
+	4,  // 28: tierbook.v1.OrderService.PlaceOrders:output_type -> tierbook.v1.PlaceOrdersResponse
+	8,  // 29: tierbook.v1.OrderService.CancelOrder:output_type -> tierbook.v1.CancelOrderResponse
+	10, // 30: tierbook.v1.OrderService.AmendOrder:output_type -> tierbook.v1.AmendOrderResponse
+	12, // 31: tierbook.v1.OrderService.GetOrder:output_type -> tierbook.v1.GetOrderResponse
+	14, // 32: tierbook.v1.OrderService.ListOrders:output_type -> tierbook.v1.ListOrdersResponse
+	16, // 33: tierbook.v1.OrderService.StreamExecutions:output_type -> tierbook.v1.StreamExecutionsResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_tierbook_v1_order_service_proto_init() }
@@ -1291,7 +1320,7 @@ func file_tierbook_v1_order_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tierbook_v1_order_service_proto_rawDesc), len(file_tierbook_v1_order_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,9 +35,21 @@ const (
 // OrderService places, changes and reads orders on the exchange's order books.
 //
 // Every call needs `authorization: Bearer <api key>` metadata. Errors carry a
-// google.rpc.ErrorInfo with a stable reason in `grpc-status-details-bin`. Only UNAVAILABLE
-// is safe to retry blindly; a mutating call retried with the same idempotency key
-// (client_order_id or request_id) returns the first result, so it is safe to retry too.
+// google.rpc.ErrorInfo (domain "tierbook.v1") with a stable reason in
+// `grpc-status-details-bin`; its metadata names the request `field` at fault and the bound or
+// limit that was crossed, under the same keys wherever the reason is raised (the README lists
+// them). Only UNAVAILABLE is safe to retry blindly; a mutating call retried with the same
+// idempotency key (client_order_id or request_id) returns the first result, so it is safe to
+// retry too.
+//
+// Refusals: a request the exchange will not act on is a gRPC error and changes nothing, no
+// order is created and an existing order stays exactly as it was. This covers every check
+// made before or while the book script runs: field values, the grid, size, price band,
+// notional and position limits, an order that is not found or no longer working, and an
+// amend that would make a post-only order take liquidity. An order that was accepted and
+// then ended by matching is not an error: PlaceOrder returns it with its final status and
+// status_reason (REJECTED / POST_ONLY_WOULD_TAKE, EXPIRED / NO_LIQUIDITY, CANCELED /
+// SELF_TRADE_PREVENTED), and it is streamed and listed like any other order.
 type OrderServiceClient interface {
 	// PlaceOrder submits one order; it is matched at once and the rest rests or expires.
 	PlaceOrder(ctx context.Context, in *PlaceOrderRequest, opts ...grpc.CallOption) (*PlaceOrderResponse, error)
@@ -53,6 +65,19 @@ type OrderServiceClient interface {
 	ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (*ListOrdersResponse, error)
 	// StreamExecutions streams the caller's order updates and fills as they happen,
 	// starting after a cursor the client kept from an earlier stream.
+	//
+	// The response headers are sent as soon as the subscription is registered (before any
+	// event), with `tierbook-stream-cursor`: the cursor the stream starts from (pass it back to
+	// resume from exactly here), and `tierbook-heartbeat-interval-ms`: the heartbeat interval.
+	// A stream that has sent nothing for that interval (15000 ms unless the server sets
+	// TIERBOOK_STREAM_HEARTBEAT_MS) sends an EXECUTION_TYPE_HEARTBEAT message, so a stream
+	// silent for much longer is dead: cancel it and resume from the last cursor.
+	//
+	// Every message about an order carries its full state with a version larger than any
+	// earlier message about it, and the last message about an order is its current state
+	// (what GetOrder returns). Each fill is one EXECUTION_TYPE_FILL message whose `order` is
+	// the state right after that fill; a taker that is filled in full or rests after its fills
+	// gets no further message, one that expires or is canceled gets that message next.
 	StreamExecutions(ctx context.Context, in *StreamExecutionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamExecutionsResponse], error)
 }
 
@@ -150,9 +175,21 @@ type OrderService_StreamExecutionsClient = grpc.ServerStreamingClient[StreamExec
 // OrderService places, changes and reads orders on the exchange's order books.
 //
 // Every call needs `authorization: Bearer <api key>` metadata. Errors carry a
-// google.rpc.ErrorInfo with a stable reason in `grpc-status-details-bin`. Only UNAVAILABLE
-// is safe to retry blindly; a mutating call retried with the same idempotency key
-// (client_order_id or request_id) returns the first result, so it is safe to retry too.
+// google.rpc.ErrorInfo (domain "tierbook.v1") with a stable reason in
+// `grpc-status-details-bin`; its metadata names the request `field` at fault and the bound or
+// limit that was crossed, under the same keys wherever the reason is raised (the README lists
+// them). Only UNAVAILABLE is safe to retry blindly; a mutating call retried with the same
+// idempotency key (client_order_id or request_id) returns the first result, so it is safe to
+// retry too.
+//
+// Refusals: a request the exchange will not act on is a gRPC error and changes nothing, no
+// order is created and an existing order stays exactly as it was. This covers every check
+// made before or while the book script runs: field values, the grid, size, price band,
+// notional and position limits, an order that is not found or no longer working, and an
+// amend that would make a post-only order take liquidity. An order that was accepted and
+// then ended by matching is not an error: PlaceOrder returns it with its final status and
+// status_reason (REJECTED / POST_ONLY_WOULD_TAKE, EXPIRED / NO_LIQUIDITY, CANCELED /
+// SELF_TRADE_PREVENTED), and it is streamed and listed like any other order.
 type OrderServiceServer interface {
 	// PlaceOrder submits one order; it is matched at once and the rest rests or expires.
 	PlaceOrder(context.Context, *PlaceOrderRequest) (*PlaceOrderResponse, error)
@@ -168,6 +205,19 @@ type OrderServiceServer interface {
 	ListOrders(context.Context, *ListOrdersRequest) (*ListOrdersResponse, error)
 	// StreamExecutions streams the caller's order updates and fills as they happen,
 	// starting after a cursor the client kept from an earlier stream.
+	//
+	// The response headers are sent as soon as the subscription is registered (before any
+	// event), with `tierbook-stream-cursor`: the cursor the stream starts from (pass it back to
+	// resume from exactly here), and `tierbook-heartbeat-interval-ms`: the heartbeat interval.
+	// A stream that has sent nothing for that interval (15000 ms unless the server sets
+	// TIERBOOK_STREAM_HEARTBEAT_MS) sends an EXECUTION_TYPE_HEARTBEAT message, so a stream
+	// silent for much longer is dead: cancel it and resume from the last cursor.
+	//
+	// Every message about an order carries its full state with a version larger than any
+	// earlier message about it, and the last message about an order is its current state
+	// (what GetOrder returns). Each fill is one EXECUTION_TYPE_FILL message whose `order` is
+	// the state right after that fill; a taker that is filled in full or rests after its fills
+	// gets no further message, one that expires or is canceled gets that message next.
 	StreamExecutions(*StreamExecutionsRequest, grpc.ServerStreamingServer[StreamExecutionsResponse]) error
 	mustEmbedUnimplementedOrderServiceServer()
 }

@@ -201,7 +201,9 @@ const (
 	OrderStatus_ORDER_STATUS_CANCELED OrderStatus = 4
 	// The unfilled rest ended by its time in force (IOC, FOK, MARKET).
 	OrderStatus_ORDER_STATUS_EXPIRED OrderStatus = 5
-	// Refused by a check (post-only would take, risk) after it reached the book.
+	// Accepted, then refused by matching before it traded: a post-only order that would
+	// have taken liquidity (status_reason POST_ONLY_WOULD_TAKE). Refusals by a check (grid,
+	// limits, band) are gRPC errors instead, and create no order.
 	OrderStatus_ORDER_STATUS_REJECTED OrderStatus = 6
 )
 
@@ -465,7 +467,9 @@ type Order struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the order last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// A counter that grows with every change of the order; newer states have larger versions.
+	// A counter that grows by one with every change of the order (each fill is a change):
+	// wherever a client sees the order (PlaceOrder, GetOrder, ListOrders, StreamExecutions), a
+	// newer state has a larger version and the same version is the same state.
 	Version       int64 `protobuf:"varint,18,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
