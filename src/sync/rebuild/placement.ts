@@ -33,6 +33,9 @@ function placementOrder(order: OrderState, placed: { px: string; qty: string }, 
     notional += BigInt(f.px) * BigInt(f.qty);
   }
   const o: OrderState = { ...order, px: placed.px, qty: placed.qty, filled: String(filled), notional: String(notional), utime: order.ctime };
+  // Versions as the place script gives them: 1 when accepted, one more per fill it took, one
+  // more if it then expired (common.lua match/settle).
+  const k = takerFills.length;
   const canceledLaterByOwner = order.status === 'CANCELED' && order.reason === 'CANCELED_BY_OWNER';
   const untouched = !canceledLaterByOwner && order.utime === order.ctime && BigInt(order.filled) === filled && order.qty === placed.qty;
   if (untouched || order.status === 'REJECTED') {
@@ -40,11 +43,11 @@ function placementOrder(order: OrderState, placed: { px: string; qty: string }, 
     // the current state is the answer, including a self-trade-prevention cancel.
     Object.assign(o, { status: order.status, reason: order.reason, ver: order.ver });
   } else if (filled === BigInt(placed.qty)) {
-    Object.assign(o, { status: 'FILLED', reason: '', ver: '2' });
+    Object.assign(o, { status: 'FILLED', reason: '', ver: String(1 + k) });
   } else if (order.tif !== 'GTC') {
-    Object.assign(o, { status: 'EXPIRED', reason: 'NO_LIQUIDITY', ver: '2' });
+    Object.assign(o, { status: 'EXPIRED', reason: 'NO_LIQUIDITY', ver: String(2 + k) });
   } else if (filled > 0n) {
-    Object.assign(o, { status: 'PARTIALLY_FILLED', reason: '', ver: '2' });
+    Object.assign(o, { status: 'PARTIALLY_FILLED', reason: '', ver: String(1 + k) });
   } else {
     Object.assign(o, { status: 'NEW', reason: '', ver: '1' });
   }
