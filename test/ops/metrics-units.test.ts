@@ -7,6 +7,7 @@ import { codeName, methodLabel, metSla } from '../../src/server/metrics/sla.js';
 import { SlaWindow } from '../../src/server/metrics/sla-window.js';
 import { keepMonotonic, mergeJson } from '../../src/server/metrics/merge-json.js';
 import { withComplianceRatio } from '../../src/server/metrics/sla-ratio.js';
+import { parseInfoMemory } from '../../src/server/metrics/redis-memory-metrics.js';
 import type { MetricsJson } from '../../src/workers/metrics-bridge.js';
 
 test('SLA: the bound depends on the tier, and server faults never meet it', () => {
@@ -60,4 +61,10 @@ test('the compliance ratio is met over calls of the summed window', () => {
   const out = withComplianceRatio([g('tierbook_sla_window_calls', 8), g('tierbook_sla_window_met', 6)]);
   const ratio = out.find((m) => m.name === 'tierbook_sla_compliance_ratio')!;
   assert.deepEqual(ratio.values, [{ labels: { tier: 'PRO', objective: 'seed' }, value: 0.75 }]);
+});
+
+test('INFO memory: used_memory and maxmemory are read, a reply without them is refused', () => {
+  const info = '# Memory\r\nused_memory:1034568\r\nused_memory_human:1010.32K\r\nmaxmemory:67108864\r\nmaxmemory_human:64.00M\r\n';
+  assert.deepEqual(parseInfoMemory(info), { usedMemory: 1034568, maxMemory: 67108864 });
+  assert.throws(() => parseInfoMemory('# Memory\r\nused_memory_human:1K\r\n'), /no used_memory field/);
 });

@@ -63,9 +63,9 @@ async function consecutivePorts(n: number): Promise<number> {
   throw new Error(`no ${n} consecutive free ports found`);
 }
 
-export async function startOpsCluster(opts: { processes?: number; env?: Record<string, string> } = {}): Promise<OpsCluster> {
+export async function startOpsCluster(opts: { processes?: number; env?: Record<string, string>; redisArgs?: string[] } = {}): Promise<OpsCluster> {
   const processes = opts.processes ?? 2;
-  const [redisSrv, pgSrv] = await Promise.all([startTestRedis(), startTestPostgres()]);
+  const [redisSrv, pgSrv] = await Promise.all([startTestRedis(opts.redisArgs), startTestPostgres()]);
   const dir = mkdtempSync(join(tmpdir(), 'tierbook-ops-'));
   const sql = createSql(pgSrv.url, { max: 4, appName: 'tierbook-ops-test' });
   const redis = createRedis(redisSrv.url);
