@@ -6,12 +6,16 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. Servers from Debian's packages: Redis, Postgres, nginx. We run our own instances on
+# 1. From Debian's packages: Redis, Postgres, nginx, Prometheus. We run our own instances on
 #    non-default loopback ports, so the packages' system services are kept from starting.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+# Operators' tools the suite runs for real: Prometheus and promtool (test/ops/prometheus.test.ts,
+# the alert rules' unit tests), rsvg-convert (load-test charts checked as images).
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   say "installing ${missing[*]} with apt-get"
