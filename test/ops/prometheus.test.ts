@@ -6,11 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fromRoot } from '../../src/shared/paths.js';
-import { run } from '../support/tools.js';
 import { startOpsCluster, waitFor, type OpsCluster } from './support/cluster.js';
 import { driveLoad, restingOrder } from './support/load.js';
 import { parseSamples, total } from './support/prom-text.js';
-import { requirePrometheusTool, startTestPrometheus, type PromSeries, type TestPrometheus } from './support/prometheus.js';
+import { startTestPrometheus, type PromSeries, type TestPrometheus } from './support/prometheus.js';
 
 const MAXMEMORY = 64 * 1024 * 1024;
 
@@ -186,13 +185,4 @@ describe('Prometheus (Debian package) scraping the cluster with deploy/prometheu
     const unhealthy = loaded.filter((r) => r.health !== 'ok');
     assert.deepEqual(unhealthy, [], 'every rule evaluates');
   });
-});
-
-test('promtool: the deploy config and the alert rules pass check config and check rules', async () => {
-  const promtool = requirePrometheusTool('promtool');
-  const config = await run(promtool, ['check', 'config', fromRoot('deploy', 'prometheus', 'prometheus.yml')]);
-  assert.equal(config.code, 0, config.stdout + config.stderr);
-  assert.match(config.stdout + config.stderr, /SUCCESS: 1 rule files found/);
-  const rules = await run(promtool, ['check', 'rules', fromRoot('deploy', 'prometheus', 'tierbook-alerts.yml')]);
-  assert.equal(rules.code, 0, rules.stdout + rules.stderr);
 });
