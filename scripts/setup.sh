@@ -38,10 +38,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
-# 3. Go tools, pinned: ghz for load tests, grpcurl for smoke calls.
+# 3. Go tools, pinned: ghz for load tests, grpcurl for smoke calls, grpc-health-probe for
+#    the health checks operators and orchestrators run (docs/operations.md).
 export GOBIN="$PWD/.tools/bin"
 if [ ! -x .tools/bin/ghz ]; then say "installing ghz"; go install github.com/bojand/ghz/cmd/ghz@v0.120.0; fi
 if [ ! -x .tools/bin/grpcurl ]; then say "installing grpcurl"; go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.1; fi
+if [ ! -x .tools/bin/grpc-health-probe ]; then say "installing grpc-health-probe"; go install github.com/grpc-ecosystem/grpc-health-probe@v0.4.63; fi
 
 # 4. Build.
 npx tsc -p tsconfig.json
