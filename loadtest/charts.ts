@@ -96,13 +96,15 @@ export function latencyChart(r: RunReport): TopLevelSpec {
 function perSecondChart(r: RunReport, title: string, yTitle: string, value: (p: RunReport['streams'][number]['result']['series'][number]) => number): TopLevelSpec {
   const names = r.streams.map((s) => `${s.name} (${s.tier})`);
   const rows = r.streams.flatMap((s, i) => s.result.series.map((p) => ({ stream: names[i]!, second: p.second, value: value(p) })));
+  // A run without a single error still gets a readable 0..1 axis, not a collapsed one.
+  const allZero = rows.every((x) => x.value === 0);
   return chart(title, [{
     name: 'series',
     data: { values: rows },
-    mark: { type: 'line', strokeWidth: 2, interpolate: 'monotone' },
+    mark: { type: 'line', strokeWidth: 2 },
     encoding: {
       x: { field: 'second', type: 'quantitative', title: 'seconds into the run' },
-      y: { field: 'value', type: 'quantitative', title: yTitle },
+      y: { field: 'value', type: 'quantitative', title: yTitle, scale: allZero ? { domain: [0, 1] } : { zero: true } },
       color: { field: 'stream', type: 'nominal', title: 'stream', scale: { domain: names, range: PALETTE } },
     },
   }], false);
@@ -169,7 +171,7 @@ export function memoryChart(title: string, samples: MemorySample[]): TopLevelSpe
   });
   return {
     $schema: SCHEMA,
-    title,
+    title: { text: title, offset: 16 },
     background: 'white',
     config: { font: CHART_CONFIG.font },
     vconcat: [panel('Resident memory (RSS)', 'rssMiB'), panel('V8 heap in use (main thread)', 'heapMiB')],
