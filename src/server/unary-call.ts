@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ApiError, toWireError } from '../domain/errors.js';
 import type { Principal } from '../shared/accounts-store.js';
 import type { Authenticator } from './authenticator.js';
+import type { CallRecord } from './metrics/call-log.js';
 import { toServiceError } from './status.js';
 import type { TierPools } from './tier-pools.js';
 
@@ -16,7 +17,7 @@ export interface UnaryDeps {
   /** Deadline (ms from now) for a call of this tier whose client set none (admission.ts). */
   tierDeadlineMs?: (tier: Principal['tier']) => number;
   /** Observes every finished call (metrics, logs). */
-  onDone?: (info: { method: string; principal?: Principal; code: number; seconds: number; requestId: string; reason?: string }) => void;
+  onDone?: (info: CallRecord) => void;
 }
 
 function deadlineMs(call: ServerUnaryCall<Buffer, Buffer>): number {
@@ -38,7 +39,7 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
     let answered = false;
     const finish = (code: number, reason?: string) => {
       answered = true;
-      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9, requestId, reason });
+      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9, requestId, reason, metadata: call.metadata });
     };
 
     const abort = new AbortController();
