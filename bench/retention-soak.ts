@@ -23,7 +23,8 @@ import {
 } from '../src/gen/tierbook/v1/order_service_pb.js';
 import { OrderType, Side, TimeInForce } from '../src/gen/tierbook/v1/types_pb.js';
 import { fromRoot } from '../src/shared/paths.js';
-import { lineChart } from '../loadtest/svg-chart.js';
+import { timeSeriesChart } from '../loadtest/charts.js';
+import { renderSvg } from '../loadtest/vega-render.js';
 import { TestClient } from '../test/support/grpc-client.js';
 import { startOpsCluster } from '../test/ops/support/cluster.js';
 
@@ -182,21 +183,17 @@ try {
 
   const dir = fromRoot('loadtest', 'results', `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-retention-soak`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'memory.svg'), lineChart({
-    title: `Redis used_memory and gateway RSS, ${rate} orders/s, retention ${args['retention-seconds']} s`, yLabel: 'MiB', xLabel: 'minute',
-    series: [
-      { label: 'Redis used_memory', color: '#1f77b4', points: rows.map((r) => ({ x: r.t, y: r.usedMiB })) },
-      ...rows[0]!.rssMiB.map((_, i) => ({ label: `gateway-${i} RSS`, color: ['#ff7f0e', '#2ca02c', '#9467bd'][i % 3]!, points: rows.map((r) => ({ x: r.t, y: r.rssMiB[i]! })) })),
+  writeFileSync(join(dir, 'memory.svg'), await renderSvg(timeSeriesChart(
+    `Redis used_memory and gateway RSS, ${rate} orders/s, retention ${args['retention-seconds']} s`, 'MiB', 'minute',
+    [
+      { label: 'Redis used_memory', points: rows.map((r) => ({ x: r.t, y: r.usedMiB })) },
+      ...rows[0]!.rssMiB.map((_, i) => ({ label: `gateway-${i} RSS`, points: rows.map((r) => ({ x: r.t, y: r.rssMiB[i]! })) })),
     ],
-  }));
-  writeFileSync(join(dir, 'latency.svg'), lineChart({
-    title: 'PlaceOrder latency per minute', yLabel: 'ms', xLabel: 'minute',
-    series: [
-      { label: 'p50', color: '#2ca02c', points: rows.map((r) => ({ x: r.t, y: r.p50 })) },
-      { label: 'p99', color: '#d62728', points: rows.map((r) => ({ x: r.t, y: r.p99 })) },
-    ],
-    limits: [{ label: '2x median p99', value: 2 * medianP99, color: '#999999' }],
-  }));
+  )));
+  writeFileSync(join(dir, 'latency.svg'), await renderSvg(timeSeriesChart('PlaceOrder latency per minute', 'ms', 'minute', [
+    { label: 'p50', points: rows.map((r) => ({ x: r.t, y: r.p50 })) },
+    { label: 'p99', points: rows.map((r) => ({ x: r.t, y: r.p99 })) },
+  ], [{ label: '2x median p99', value: 2 * medianP99 }])));
   const table = ['| minute | Redis used MiB | keys | gateway RSS MiB | ok/s | failed | p50 ms | p99 ms |', '| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => `| ${r.t.toFixed(1)}${r.rewrite ? ' (BGREWRITEAOF)' : ''} | ${r.usedMiB.toFixed(1)} | ${r.keys} | ${r.rssMiB.map((v) => v.toFixed(0)).join(' / ')} | ${(r.ok / (sampleMs / 1000)).toFixed(0)} | ${r.failed} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`)];
   writeFileSync(join(dir, 'report.md'), [`# Retention soak: ${minutes} min at ${rate} orders/s`, '', `\`node dist/bench/retention-soak.js ${process.argv.slice(2).join(' ')}\``, '',

@@ -4,17 +4,22 @@
  * (10 by default), sampling every gateway process's RSS and heap. Buyers and sellers trade
  * at one price, so books stay small while matching, fills and the sync all run. Prints one
  * line per sample and a verdict: RSS and V8 heap in use after warm-up vs at the end, and after
- * an idle pause.
+ * an idle pause. Writes the samples and `memory.svg` (RSS and heap over time per process)
+ * into `--out` (default loadtest/results/<time>-soak/).
  *
- *   node dist/bench/soak.js [--minutes 10] [--concurrency 16] [--processes 2] [--sample-seconds 30]
+ *   node dist/bench/soak.js [--minutes 10] [--concurrency 16] [--processes 2] [--sample-seconds 30] [--out DIR]
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderType, Side, TimeInForce } from '../src/gen/tierbook/v1/types_pb.js';
 import { startOpsCluster } from '../test/ops/support/cluster.js';
 import { startLoad } from '../test/ops/support/load.js';
 import { parseSamples } from '../test/ops/support/prom-text.js';
+import { memoryChart, type MemorySample } from '../loadtest/charts.js';
+import { renderSvg } from '../loadtest/vega-render.js';
+import { fromRoot } from '../src/shared/paths.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -22,10 +27,12 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     processes: { type: 'string', default: '2' },
     'sample-seconds': { type: 'string', default: '30' },
+    out: { type: 'string' },
   },
 });
 const minutes = Number(args.minutes);
 const sampleMs = Number(args['sample-seconds']) * 1000;
+const outDir = args.out ?? fromRoot('loadtest', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}-soak`);
 
 /** VmRSS of a process in MiB, from /proc (what the kernel charges it). */
 function rssMiB(pid: number): number {
@@ -62,6 +69,7 @@ try {
   });
   const started = Date.now();
   const samples: { t: number; rss: number[]; heap: number[] }[] = [];
+  const chartSamples: MemorySample[] = [];
   let lastSent = 0;
   console.log(`soak: ${minutes} min, ${args.concurrency} concurrent calls, ${args.processes} gateway processes; RSS in MiB`);
   const sample = async (label: string) => {
@@ -71,13 +79,16 @@ try {
     // V8 heap in use per gateway process (its main thread), from the cluster's /metrics: RSS
     // alone cannot tell a leak from the heap growing into the room V8 gives it.
     const used = parseSamples(await cluster.metricsText()).filter((x) => x.name === 'nodejs_heap_size_used_bytes');
-    const heap = gateways.map((g) => (used.find((x) => x.labels.process === `gateway-${g.index}`)?.value ?? NaN) / 2 ** 20);
+    const heapOf = (process: string) => (used.find((x) => x.labels.process === process)?.value ?? NaN) / 2 ** 20;
+    const heap = gateways.map((g) => heapOf(`gateway-${g.index}`));
     const r = load.result;
     const t = (Date.now() - started) / 1000;
     console.log(`${label.padEnd(6)} t=${t.toFixed(0).padStart(4)}s calls=${r.sent} (+${r.sent - lastSent}) failed=${r.failed} ` +
       `gateways=[${rss.map((v) => v.toFixed(1)).join(', ')}] heap=[${heap.map((v) => v.toFixed(1)).join(', ')}] primary=${primary.toFixed(1)}`);
     lastSent = r.sent;
     samples.push({ t, rss, heap });
+    gateways.forEach((g, i) => chartSamples.push({ t, process: `gateway-${g.index}`, rssMiB: rss[i]!, heapMiB: heap[i]! }));
+    chartSamples.push({ t, process: 'primary', rssMiB: primary, heapMiB: heapOf('primary') });
   };
   let finished = false;
   void load.done.then(() => (finished = true));
@@ -97,6 +108,11 @@ try {
     console.log(`gateway-${i}: RSS after warm-up ${warm.rss[i]!.toFixed(1)} MiB, at end of load ${v.toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)}), idle ${samples.at(-1)!.rss[i]!.toFixed(1)} MiB; ` +
       `heap in use after warm-up ${warm.heap[i]!.toFixed(1)} MiB, at end of load ${endLoad.heap[i]!.toFixed(1)} MiB, idle ${samples.at(-1)!.heap[i]!.toFixed(1)} MiB`);
   });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'memory.json'), JSON.stringify(chartSamples, null, 2));
+  const title = `Soak: ${minutes} min, ${r.sent} calls (${(r.sent / r.seconds).toFixed(0)}/s), ${args.processes} gateway processes`;
+  writeFileSync(join(outDir, 'memory.svg'), await renderSvg(memoryChart(title, chartSamples)));
+  console.log(`memory chart: ${join(outDir, 'memory.svg')}`);
 } finally {
   await cluster.stop();
 }

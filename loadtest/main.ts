@@ -141,7 +141,7 @@ async function main(): Promise<number> {
           invariants: (m) => invariantsFor(scenario, config.databaseUrl, m),
         })
       : await plainRun(ctx, scenario, target, baselines, base, rules, rps, durationSec, config.databaseUrl);
-    const md = writeReport(dir, report);
+    const md = await writeReport(dir, report);
     console.log(`\nsummary: ${md}`);
     const failed = report.verdicts.filter((v) => !v.pass).length + report.invariants.filter((c) => c.pass === false).length;
     console.log(failed ? `${failed} SLA/invariant check(s) failed` : 'all SLA and invariant checks that ran passed');

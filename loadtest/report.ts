@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import type { StreamResult } from './ghz-result.js';
 import type { SlaRule, SlaVerdict, TierName } from './sla.js';
 import { stageTable, type StageRow } from './stage-table.js';
-import { barChart, fmt, lineChart, type BarGroup, type Series } from './svg-chart.js';
+import { errorsChart, latencyChart, sweepChart, throughputChart } from './charts.js';
+import { fmt } from './format.js';
+import { renderSvg } from './vega-render.js';
 
 /**
  * The report a person reads after a run: report.json (everything, minus ghz's raw per-call
  * details, which stay in ghz/*.json), summary.md with the verdicts and tables, and SVG charts
- * next to it. Rendering is pure (data in, strings out) so tests can check the numbers.
+ * next to it (charts.ts: Vega-Lite specs, drawn headless by vega). Rendering the summary is
+ * pure (data in, strings out) so tests can check the numbers.
  */
 
 export interface StreamRun {
@@ -67,61 +70,6 @@ export interface RunReport {
 
 /** What a run knows before it measures: the report without its results. */
 export type RunBase = Omit<RunReport, 'streams' | 'tiers' | 'baseline' | 'ratio' | 'verdicts' | 'invariants' | 'settings' | 'stages'>;
-
-const TIER_COLOR: Record<string, string> = { premium: '#6a3d9a', shared: '#1f78b4', baseline: '#999999' };
-const BASELINE_GREYS = ['#bdbdbd', '#737373', '#525252'];
-const PALETTE = ['#1f78b4', '#6a3d9a', '#33a02c', '#ff7f00', '#e31a1c', '#b15928', '#a6cee3', '#999999'];
-const LIMIT_COLORS = ['#e31a1c', '#ff7f00', '#b15928', '#fb9a99'];
-
-/** Latency percentiles per tier (and baseline) against every SLA line. */
-export function latencyChart(r: RunReport): string {
-  const groups: BarGroup[] = (['p50', 'p90', 'p95', 'p99'] as const).map((p) => ({
-    label: p,
-    bars: [
-      ...Object.entries(r.tiers).map(([tier, s]) => ({ label: tier, value: s.latencyMs[p], color: TIER_COLOR[tier]! })),
-      ...r.baseline.map((b, i) => ({ label: b.label, value: b.result.latencyMs[p], color: BASELINE_GREYS[i % BASELINE_GREYS.length]! })),
-    ],
-  }));
-  const limits = r.slaRules
-    .filter((rule) => rule.tier in r.tiers)
-    .map((rule, i) => ({ label: rule.name, value: rule.maxMs, color: LIMIT_COLORS[i % LIMIT_COLORS.length]! }));
-  return barChart({ title: `Latency per tier — ${r.scenario}`, yLabel: 'ms (log scale)', groups, limits, logY: true });
-}
-
-/** OK calls per second over the run, one line per stream (baseline runs before the target). */
-export function throughputChart(r: RunReport): string {
-  const series: Series[] = r.streams.map((s, i) => ({
-    label: `${s.name} (${s.tier})`,
-    color: PALETTE[i % PALETTE.length]!,
-    points: s.result.series.map((p) => ({ x: p.second, y: p.ok })),
-  }));
-  return lineChart({ title: 'OK calls per second', yLabel: 'calls/s', xLabel: 'seconds into the run', series });
-}
-
-/** Failed calls per second over the run, one line per stream. */
-export function errorsChart(r: RunReport): string {
-  const series: Series[] = r.streams.map((s, i) => ({
-    label: `${s.name} (${s.tier})`,
-    color: PALETTE[i % PALETTE.length]!,
-    points: s.result.series.map((p) => ({ x: p.second, y: p.errors })),
-  }));
-  return lineChart({ title: 'Failed calls per second', yLabel: 'errors/s', xLabel: 'seconds into the run', series });
-}
-
-/** Sweep: p95 and p99 per tier against the offered rate (short steps, by rate), with SLA lines. */
-export function sweepChart(r: RunReport): string | null {
-  if (!r.sweep || r.sweep.steps.length === 0) return null;
-  const steps = r.sweep.steps.filter((s) => s.kind !== 'confirm').sort((a, b) => a.rps - b.rps);
-  const tiers = [...new Set(steps.flatMap((s) => Object.keys(s.p99Ms)))] as (TierName | 'all')[];
-  const series: Series[] = tiers.flatMap((t, i) => [
-    { label: `${t} p99`, color: TIER_COLOR[t] ?? TIER_COLOR.baseline!, points: steps.map((s) => ({ x: s.rps, y: s.p99Ms[t] ?? 0 })) },
-    { label: `${t} p95`, color: PALETTE[(i + 2) % PALETTE.length]!, points: steps.filter((s) => s.p95Ms?.[t] !== undefined).map((s) => ({ x: s.rps, y: s.p95Ms![t]! })) },
-  ]);
-  const limits = r.slaRules
-    .filter((rule) => (tiers as string[]).includes(rule.tier) && (rule.percentile === 'p99' || rule.percentile === 'p95'))
-    .map((rule, i) => ({ label: rule.name, value: rule.maxMs, color: LIMIT_COLORS[i % LIMIT_COLORS.length]! }));
-  return lineChart({ title: 'Sweep: latency vs offered rate', yLabel: 'ms', xLabel: 'offered calls/s', series, limits });
-}
 
 function statuses(s: StreamResult): string {
   return Object.entries(s.statuses).map(([k, v]) => `${k} ${v}`).join(', ') || '—';
@@ -196,18 +144,18 @@ export function renderMarkdown(r: RunReport, charts: string[]): string {
 }
 
 /** Writes report.json, the SVGs and summary.md into `dir`; returns the summary's path. */
-export function writeReport(dir: string, r: RunReport): string {
+export async function writeReport(dir: string, r: RunReport): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  const charts: [string, string | null][] = [
+  const charts = [
     ['latency.svg', latencyChart(r)],
     ['throughput.svg', throughputChart(r)],
     ['errors.svg', errorsChart(r)],
     ['sweep.svg', sweepChart(r)],
-  ];
+  ] as const;
   const written: string[] = [];
-  for (const [name, svg] of charts) {
-    if (svg === null) continue;
-    writeFileSync(join(dir, name), svg);
+  for (const [name, spec] of charts) {
+    if (spec === null) continue;
+    writeFileSync(join(dir, name), await renderSvg(spec));
     written.push(name);
   }
   writeFileSync(join(dir, 'report.json'), JSON.stringify(r, null, 2));

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. Servers from Debian's packages: Redis, Postgres, nginx (and python3-grpcio). We run our own instances on
+# 1. From Debian's packages: Redis, Postgres, nginx, Prometheus (and python3-grpcio). We run our own instances on
 #    non-default loopback ports, so the packages' system services are kept from starting.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
@@ -15,6 +15,10 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 # Python's grpcio, for the test that checks nginx's own answers with all three gRPC clients
 # (test/ops/nginx-answers.test.ts; clients/python). Debian's package lands in /usr/bin/python3.
 python3 -c 'import grpc' >/dev/null 2>&1 || /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+# Operators' tools the suite runs for real: Prometheus and promtool (test/ops/prometheus.test.ts,
+# the alert rules' unit tests), rsvg-convert (load-test charts checked as images).
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
 if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   say "installing ${missing[*]} with apt-get"
@@ -37,10 +41,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
-# 3. Go tools, pinned: ghz for load tests, grpcurl for smoke calls.
+# 3. Go tools, pinned: ghz for load tests, grpcurl for smoke calls, grpc-health-probe for
+#    the health checks operators and orchestrators run (docs/operations.md).
 export GOBIN="$PWD/.tools/bin"
 if [ ! -x .tools/bin/ghz ]; then say "installing ghz"; go install github.com/bojand/ghz/cmd/ghz@v0.120.0; fi
 if [ ! -x .tools/bin/grpcurl ]; then say "installing grpcurl"; go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.1; fi
+if [ ! -x .tools/bin/grpc-health-probe ]; then say "installing grpc-health-probe"; go install github.com/grpc-ecosystem/grpc-health-probe@v0.4.63; fi
 
 # 4. Build.
 npx tsc -p tsconfig.json

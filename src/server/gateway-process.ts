@@ -8,6 +8,7 @@ import { TierPools } from './tier-pools.js';
 import { createAdmission } from './admission.js';
 import { serverCredentials } from './tls.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { startCallTracer } from './metrics/call-tracer.js';
 import { apiServices } from './service-definitions.js';
 import { announceDrain } from './drain-notice.js';
 import { poolsOf, type GatewayRole } from './gateway-role.js';
@@ -29,6 +30,7 @@ export interface RunningGateway {
  */
 export async function startGateway(config: Config, logger: Logger, port: number, processName = 'gateway', role: GatewayRole = 'general'): Promise<RunningGateway> {
   const metrics = new GatewayMetrics({ processName, logger, callLogSample: config.callLogSample });
+  if (config.tracing.exporter !== 'off') metrics.tracer = await startCallTracer(config.tracing, logger.child({ module: 'tracing' }), processName);
   // This connection carries only tiny commands (auth lookups, one rate-limit script per
   // call) from many concurrent calls: auto-pipelining sends them in one write per tick.
   const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
@@ -91,6 +93,8 @@ export async function startGateway(config: Config, logger: Logger, port: number,
         // Last counters to the primary while the threads can still answer: no count is lost.
         await metrics.sendFinal().catch((err: unknown) => logger.warn({ err }, 'final metrics not sent'));
         detachMetrics();
+        // The spans of the drained calls leave before the process does.
+        await metrics.tracer?.shutdown().catch((err: unknown) => logger.warn({ err }, 'spans not exported'));
         await pools.close();
         redis.disconnect();
         await sql.end({ timeout: 2 });

@@ -10,6 +10,8 @@ import { startGateway } from './gateway-process.js';
 import { ClusterMetrics } from './metrics/cluster-metrics.js';
 import { processRegistry } from './metrics/process-metrics.js';
 import { registerSyncMetrics } from './metrics/sync-metrics.js';
+import { registerRedisMemoryMetrics } from './metrics/redis-memory-metrics.js';
+import { createRedis } from '../shared/redis.js';
 import { roleOf } from '../shared/gateway-layout.js';
 import { superviseGateways } from './supervisor.js';
 
@@ -38,6 +40,11 @@ if (cluster.isPrimary) {
   let syncState = config.primarySync ? 'starting' : 'off';
   let stopping = false;
   registerSyncMetrics(own, () => sync?.stats());
+  // One connection of the primary's own, for INFO memory at scrape time: no offline queue
+  // and a 1 s command timeout, so a scrape while Redis is away answers (tierbook_redis_up 0).
+  const infoRedis = createRedis(config.redisUrl, { enableOfflineQueue: false, commandTimeout: 1_000, maxRetriesPerRequest: 0 });
+  infoRedis.on('error', (err: unknown) => logger.debug({ err }, 'metrics redis connection error'));
+  registerRedisMemoryMetrics(own, async () => String(await infoRedis.info('memory')));
   // Listening before the first fork, so it sees every process's counters and exit.
   const metrics = new ClusterMetrics([processRegistry('primary'), own]);
   let supervisor: Awaited<ReturnType<typeof superviseGateways>> | undefined;
@@ -85,6 +92,7 @@ if (cluster.isPrimary) {
     }
     metrics.close();
     await admin?.close();
+    infoRedis.disconnect();
     logger.info('stopped');
     process.exit(0);
   };

@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import { ApiError, toWireError } from '../domain/errors.js';
 import type { Principal } from '../shared/accounts-store.js';
 import type { Authenticator } from './authenticator.js';
+import type { CallRecord } from './metrics/call-log.js';
 import { toServiceError } from './status.js';
 import type { TierPools } from './tier-pools.js';
-import { callStages, type Stage } from './metrics/call-stages.js';
+import { callStages } from './metrics/call-stages.js';
 import { nowMs } from '../workers/call-timing.js';
 import type { CallResult, CallTask } from '../workers/task.js';
 
@@ -19,7 +20,7 @@ export interface UnaryDeps {
   /** Deadline (ms from now) for a call of this tier whose client set none (admission.ts). */
   tierDeadlineMs?: (tier: Principal['tier']) => number;
   /** Observes every finished call (metrics, logs). */
-  onDone?: (info: { method: string; principal?: Principal; code: number; seconds: number; requestId: string; reason?: string; stages?: Record<Stage, number> }) => void;
+  onDone?: (info: CallRecord) => void;
 }
 
 function deadlineMs(call: ServerUnaryCall<Buffer, Buffer>): number {
@@ -46,7 +47,7 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
     const finish = (code: number, reason?: string) => {
       answered = true;
       const stages = callStages({ receivedAt, admittedAt, queuedAt: task?.queuedAt ?? 0, answeredAt: nowMs() }, result?.timing);
-      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9, requestId, reason, stages });
+      deps.onDone?.({ method, principal, code, seconds: Number(process.hrtime.bigint() - started) / 1e9, requestId, reason, stages, metadata: call.metadata });
     };
 
     const abort = new AbortController();

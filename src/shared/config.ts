@@ -124,6 +124,11 @@ export function loadConfig(env: Env = process.env) {
     logPretty: str(env, 'TIERBOOK_LOG_PRETTY', env.NODE_ENV === 'development' ? 'true' : 'false') === 'true',
     /** Share (0..1) of successful calls logged at info; every call at debug; faults always. */
     callLogSample: fraction(env, 'TIERBOOK_CALL_LOG_SAMPLE', 0.01),
+    /** OpenTelemetry: one span per call, exported over OTLP/HTTP; off loads no SDK at all. */
+    tracing: {
+      exporter: oneOf(env, 'TIERBOOK_OTEL_EXPORTER', 'off', ['off', 'otlp', 'console'] as const),
+      endpoint: url(env, 'TIERBOOK_OTEL_ENDPOINT', 'http://127.0.0.1:4318/v1/traces', ['http:', 'https:']),
+    },
     redisUrl: url(env, 'TIERBOOK_REDIS_URL', 'redis://127.0.0.1:56379', ['redis:', 'rediss:']),
     databaseUrl: url(env, 'TIERBOOK_DATABASE_URL', 'postgres://tierbook@127.0.0.1:55432/tierbook', ['postgres:', 'postgresql:']),
     gateway: {

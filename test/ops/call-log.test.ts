@@ -1,6 +1,7 @@
 /**
  * Per-call logs: a real gateway with its logger captured. A call's line carries request id,
- * method, tier, account, status and latency; the API key appears nowhere in any line.
+ * method, tier, account, status and latency (and the caller's W3C trace context when it sent
+ * one); the API key appears nowhere in any line.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,6 +82,39 @@ test("a call's log line has request id, method, tier, account, status and latenc
   // The key never appears, in any line, in any form we hold.
   assert.ok(raw.length > 0);
   for (const l of raw) assert.ok(!l.includes(acct.apiKey), `a log line holds the API key: ${l}`);
+});
+
+test('a call that carries a W3C traceparent has its trace id and parent span id on its line', async () => {
+  const acct = await createAccount(sql, redis, { name: 'trace-test', tier: 'ELITE' });
+  /** A client that sends `traceparent` (as an OpenTelemetry-instrumented caller does). */
+  class TracedClient extends TestClient {
+    constructor(private readonly traceparent: string) {
+      super(`127.0.0.1:${gateway.port}`, acct.apiKey);
+    }
+    override metadata() {
+      const md = super.metadata();
+      md.set('traceparent', this.traceparent);
+      return md;
+    }
+  }
+  const get = (c: TestClient, id: string) => expectError(c.unary(OrderService, 'GetOrder', GetOrderRequestSchema, GetOrderResponseSchema, { orderId: id }));
+  const traced = new TracedClient('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+  const malformed = new TracedClient('00-NOT-A-TRACE-01');
+  const plain = new TestClient(`127.0.0.1:${gateway.port}`, acct.apiKey);
+  await get(traced, 'traced-1');
+  await get(malformed, 'malformed-1');
+  await get(plain, 'plain-1');
+  for (const c of [traced, malformed, plain]) c.close();
+  await new Promise((r) => setTimeout(r, 50));
+
+  const calls = lines.filter((l) => l.module === 'rpc' && l.account === acct.accountId);
+  assert.equal(calls.length, 3);
+  const [t, m, p] = calls;
+  assert.equal(t!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(t!.parentId, '00f067aa0ba902b7');
+  // A malformed header is not repeated into the logs; a call without one has no trace fields.
+  for (const l of [m!, p!]) assert.deepEqual([l.traceId, l.parentId], [undefined, undefined]);
+  assert.ok(!raw.some((l) => l.includes('NOT-A-TRACE')));
 });
 
 test('at info, only the sampled share of successful calls is logged; faults always are', () => {

@@ -7,6 +7,8 @@ import { codeName, methodLabel, metSla } from '../../src/server/metrics/sla.js';
 import { SlaWindow } from '../../src/server/metrics/sla-window.js';
 import { keepMonotonic, mergeJson } from '../../src/server/metrics/merge-json.js';
 import { withComplianceRatio } from '../../src/server/metrics/sla-ratio.js';
+import { parseInfoMemory } from '../../src/server/metrics/redis-memory-metrics.js';
+import { parseTraceparent } from '../../src/server/metrics/trace-context.js';
 import type { MetricsJson } from '../../src/workers/metrics-bridge.js';
 
 test('SLA: the bound depends on the tier, and server faults never meet it', () => {
@@ -60,4 +62,28 @@ test('the compliance ratio is met over calls of the summed window', () => {
   const out = withComplianceRatio([g('tierbook_sla_window_calls', 8), g('tierbook_sla_window_met', 6)]);
   const ratio = out.find((m) => m.name === 'tierbook_sla_compliance_ratio')!;
   assert.deepEqual(ratio.values, [{ labels: { tier: 'PRO', objective: 'seed' }, value: 0.75 }]);
+});
+
+test('INFO memory: used_memory and maxmemory are read, a reply without them is refused', () => {
+  const info = '# Memory\r\nused_memory:1034568\r\nused_memory_human:1010.32K\r\nmaxmemory:67108864\r\nmaxmemory_human:64.00M\r\n';
+  assert.deepEqual(parseInfoMemory(info), { usedMemory: 1034568, maxMemory: 67108864 });
+  assert.throws(() => parseInfoMemory('# Memory\r\nused_memory_human:1K\r\n'), /no used_memory field/);
+});
+
+test('traceparent: valid W3C values are read, malformed ones are no context', () => {
+  assert.deepEqual(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'),
+    { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentId: '00f067aa0ba902b7', sampled: true });
+  assert.equal(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00')?.sampled, false);
+  // A later version may append fields; version 00 may not.
+  assert.equal(parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future')?.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  for (const bad of [
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+    'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+    '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01',
+    '00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01',
+    'not a traceparent',
+    undefined,
+  ]) assert.equal(parseTraceparent(bad), undefined, String(bad));
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fromRoot } from '../../src/shared/paths.js';
 
 /** Finds a Go tool installed by scripts/setup.sh (.tools/bin), else on PATH or in GOPATH/bin. */
-export function tool(name: 'ghz' | 'grpcurl'): string {
+export function tool(name: 'ghz' | 'grpcurl' | 'grpc-health-probe'): string {
   for (const dir of [fromRoot('.tools', 'bin'), join(process.env.HOME ?? '/root', 'go', 'bin')]) {
     const p = join(dir, name);
     if (existsSync(p)) return p;

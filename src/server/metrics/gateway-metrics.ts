@@ -5,6 +5,7 @@ import type { Piscina } from 'piscina';
 import { Registry } from 'prom-client';
 import { instrumentRedis, redisHistogram, type MetricsJson } from '../../workers/metrics-bridge.js';
 import { callLogger, type CallRecord } from './call-log.js';
+import type { CallTracer } from './call-tracer.js';
 import { METRICS_FINAL, METRICS_REQUEST, METRICS_RESPONSE, type MetricsRequest } from './cluster-protocol.js';
 import { registerPoolMetrics } from './pool-metrics.js';
 import { processRegistry } from './process-metrics.js';
@@ -25,6 +26,8 @@ export class GatewayMetrics {
   private readonly redisSeconds = redisHistogram(this.registry);
   private readonly hub = new ThreadMetricsHub();
   private readonly log: (c: CallRecord) => void;
+  /** Set only when tracing is on (TIERBOOK_OTEL_EXPORTER): off costs this one check per call. */
+  tracer?: CallTracer;
 
   constructor(opts: { processName: string; logger: Logger; callLogSample: number }) {
     this.processRegistry = processRegistry(opts.processName);
@@ -35,6 +38,7 @@ export class GatewayMetrics {
   readonly onDone = (c: CallRecord): void => {
     this.rpc.observe({ method: c.method, tier: c.principal?.tier, code: c.code, seconds: c.seconds, stages: c.stages });
     this.log(c);
+    this.tracer?.record(c);
   };
 
   /** Gauges of the pools, and the metric ports of their threads. */
