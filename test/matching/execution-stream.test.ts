@@ -47,20 +47,25 @@ after(async () => {
   await srv.stop();
 });
 
-interface Sub { messages: StreamExecutionsResponse[]; status: Promise<grpc.StatusObject>; cancel(): void }
+interface Sub { messages: StreamExecutionsResponse[]; status: Promise<grpc.StatusObject>; ready: Promise<void>; cancel(): void }
+
+/** No stream in these tests may outlive this: a hang fails the test instead of the run. */
+const STREAM_DEADLINE_MS = 30_000;
 
 function subscribe(account: string, cursor = ''): Sub {
   const md = new grpc.Metadata();
   md.set('account', account);
   const req = Buffer.from(toBinary(StreamExecutionsRequestSchema, create(StreamExecutionsRequestSchema, { cursor })));
-  const call = client.makeServerStreamRequest(PATH, identity, identity, req, md);
+  const call = client.makeServerStreamRequest(PATH, identity, identity, req, md, { deadline: Date.now() + STREAM_DEADLINE_MS });
   const messages: StreamExecutionsResponse[] = [];
+  // The gateway sends the response headers once the subscriber is registered: that is "live".
+  const ready = new Promise<void>((res) => call.on('metadata', () => res()));
   call.on('data', (b: Buffer) => messages.push(fromBinary(StreamExecutionsResponseSchema, b)));
   const status = new Promise<grpc.StatusObject>((res) => {
     call.on('status', res);
     call.on('error', () => undefined);
   });
-  return { messages, status, cancel: () => call.cancel() };
+  return { messages, status, ready, cancel: () => call.cancel() };
 }
 
 const engine = () => new OrderEngine(redis);
@@ -77,9 +82,9 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 test('own executions only, live; a resumed stream continues without gaps or repeats', async () => {
   const e = engine();
   const full = subscribe('alice');
-  await sleep(200); // the stream is registered
+  await full.ready;
   const part = subscribe('alice');
-  await sleep(200);
+  await part.ready;
   await e.place('bob', order({ side: 'SELL', qty: 10n }));
   const a1 = await e.place('alice', order({ qty: 4n }));
   await e.place('alice', order({ symbol: 'CCC', price: 100n, qty: 3n }));
@@ -93,7 +98,7 @@ test('own executions only, live; a resumed stream continues without gaps or repe
   await until(() => full.messages.length >= 6, 'all messages');
   const resumed = subscribe('alice', cut);
   await until(() => seen.length + resumed.messages.length >= full.messages.length, 'the resumed stream');
-  await sleep(200);
+  await sleep(200); // and nothing more arrives (no repeats)
   assert.deepEqual([...seen, ...resumed.messages.map(key)], full.messages.map(key));
   assert.deepEqual(full.messages.map((m) => ExecutionType[m.type]), ['ACCEPTED', 'FILL', 'ACCEPTED', 'ACCEPTED', 'FILL', 'CANCELED']);
   assert.ok(full.messages.every((m) => m.order?.orderId?.length));
@@ -110,12 +115,12 @@ test('bad cursor, malformed request and the subscriber limit', async () => {
   assert.equal((await bad.status).code, grpc.status.INVALID_ARGUMENT);
   const md = new grpc.Metadata();
   md.set('account', 'x');
-  const raw = client.makeServerStreamRequest(PATH, identity, identity, Buffer.from([0x0a, 0xff]), md);
+  const raw = client.makeServerStreamRequest(PATH, identity, identity, Buffer.from([0x0a, 0xff]), md, { deadline: Date.now() + STREAM_DEADLINE_MS });
   raw.on('error', () => undefined);
   const st = await new Promise<grpc.StatusObject>((res) => raw.on('status', res));
   assert.equal(st.code, grpc.status.INVALID_ARGUMENT);
   const subs = [subscribe('a'), subscribe('b'), subscribe('c')];
-  await sleep(200);
+  await Promise.all(subs.map((x) => x.ready));
   const extra = subscribe('d');
   assert.equal((await extra.status).code, grpc.status.RESOURCE_EXHAUSTED);
   for (const s of subs) s.cancel();
