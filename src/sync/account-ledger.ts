@@ -1,0 +1,71 @@
+import type { TransactionSql } from 'postgres';
+import type { FillEvent } from '../domain/events.js';
+
+/**
+ * Writes each account's side of each fill to `account_fills` (migrations/0004_rollups.sql)
+ * with what the fill realized, and adds it to the account's minute, hour and day rollups
+ * (`account_rollups`), which GetAccountStats reads instead of replaying history.
+ *
+ * What a fill realized is the position's cumulative realized PnL after it (carried by the fill
+ * event) minus the one after the position's previous fill (`ver - 1`), found in the same batch
+ * or already stored. When that one is not here yet (batches committed out of order by two
+ * hosts), the row waits with `realized` NULL and is completed, and rolled up, when its
+ * predecessor is written. Exactly once: rows are insert-or-ignore, and only inserted or
+ * completed rows reach the rollups, so a redelivered batch adds nothing.
+ *
+ * Must run after the batch's position upsert: that locks every (account, symbol) touched here
+ * until COMMIT, so two hosts writing consecutive fills of one position run one after the
+ * other, and the later one sees the earlier one's rows (no predecessor is missed by both).
+ */
+export async function writeAccountFills(tx: TransactionSql, fills: readonly FillEvent[]): Promise<void> {
+  const rows: { acct: string; sym: string; ver: string; fid: string; t: string; dq: string; px: string; qa: string; ra: string }[] = [];
+  for (const f of fills) {
+    // positions[0] is the maker's, positions[1] the taker's (the engine's order).
+    const sides = [[f.maker, f.positions[0]], [f.taker, f.positions[1]]] as const;
+    for (const [side, pos] of sides) {
+      if (!pos || pos.acct !== side.acct || pos.sym !== f.sym) continue; // not an engine fill: nothing to derive
+      rows.push({ acct: side.acct, sym: f.sym, ver: pos.ver, fid: f.id, t: f.time, dq: side.side === 'BUY' ? f.qty : `-${f.qty}`, px: f.px, qa: pos.qty, ra: pos.realized });
+    }
+  }
+  if (rows.length === 0) return;
+  const col = (k: keyof (typeof rows)[number]) => rows.map((r) => r[k]);
+  await tx`
+    WITH u AS (
+      SELECT * FROM unnest(${col('acct')}::text[], ${col('sym')}::text[], ${col('ver')}::bigint[], ${col('fid')}::text[],
+        ${col('t')}::bigint[], ${col('dq')}::bigint[], ${col('px')}::bigint[], ${col('qa')}::bigint[], ${col('ra')}::numeric[])
+        AS u(acct, sym, ver, fid, t, dq, px, qa, ra)
+    ), ins AS (
+      INSERT INTO account_fills AS l (account_id, symbol, pos_ver, fill_id, executed_at, lots, price, realized_after, realized, closing)
+      SELECT u.acct, u.sym, u.ver, u.fid, tierbook_ms(u.t), u.dq, u.px, u.ra,
+        u.ra - CASE WHEN u.ver = 1 THEN 0 ELSE COALESCE(b.ra, p.realized_after) END,
+        -- Opening (or adding to) a position leaves it on the fill's side with at least the
+        -- fill's lots; anything else closed part of it (a flip leaves fewer lots than filled).
+        NOT (sign(u.qa) = sign(u.dq) AND abs(u.qa) >= abs(u.dq))
+      FROM u
+      LEFT JOIN u b ON b.acct = u.acct AND b.sym = u.sym AND b.ver = u.ver - 1
+      LEFT JOIN account_fills p ON p.account_id = u.acct AND p.symbol = u.sym AND p.pos_ver = u.ver - 1
+      ORDER BY u.acct, u.sym, u.ver
+      ON CONFLICT (account_id, symbol, pos_ver) DO NOTHING
+      RETURNING l.account_id, l.symbol, l.pos_ver, l.executed_at, l.lots, l.price, l.realized_after, l.realized, l.closing
+    ), completed AS (
+      -- Stored rows that were waiting for a predecessor inserted just now.
+      UPDATE account_fills n SET realized = n.realized_after - i.realized_after
+      FROM ins i
+      WHERE n.account_id = i.account_id AND n.symbol = i.symbol AND n.pos_ver = i.pos_ver + 1 AND n.realized IS NULL
+      RETURNING n.account_id, n.executed_at, n.realized, n.closing
+    ), parts AS (
+      SELECT account_id, executed_at, abs(lots)::numeric AS volume, price::numeric * abs(lots) AS notional, 1 AS fills,
+        COALESCE(realized, 0) AS realized, closing::int AS closing, COALESCE(closing AND realized > 0, false)::int AS wins FROM ins
+      UNION ALL
+      SELECT account_id, executed_at, 0, 0, 0, realized, 0, (closing AND realized > 0)::int FROM completed
+    )
+    INSERT INTO account_rollups AS r (account_id, width_ms, bucket_ms, volume, notional, fills, realized, closing, wins)
+    SELECT account_id, w, ms - ms % w, sum(volume), sum(notional), sum(fills), sum(realized), sum(closing), sum(wins)
+    FROM (SELECT *, tierbook_epoch_ms(executed_at) AS ms FROM parts) x
+    CROSS JOIN unnest('{60000,3600000,86400000}'::bigint[]) AS w
+    GROUP BY account_id, w, ms - ms % w
+    ORDER BY account_id, w, ms - ms % w
+    ON CONFLICT (account_id, width_ms, bucket_ms) DO UPDATE SET
+      volume = r.volume + EXCLUDED.volume, notional = r.notional + EXCLUDED.notional, fills = r.fills + EXCLUDED.fills,
+      realized = r.realized + EXCLUDED.realized, closing = r.closing + EXCLUDED.closing, wins = r.wins + EXCLUDED.wins`;
+}
