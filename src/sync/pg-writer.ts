@@ -76,7 +76,8 @@ async function writeOrders(tx: TransactionSql, plan: BatchPlan): Promise<void> {
 }
 
 async function writeFills(tx: TransactionSql, plan: BatchPlan): Promise<void> {
-  const fs = plan.fills;
+  // Sorted by id: two hosts inserting overlapping fills wait for each other in one order.
+  const fs = [...plan.fills].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   await tx`
     INSERT INTO fills (fill_id, symbol, price, quantity, executed_at, maker_order_id, maker_coid,
       maker_account_id, maker_side, taker_order_id, taker_coid, taker_account_id, taker_side)

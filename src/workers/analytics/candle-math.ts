@@ -66,6 +66,12 @@ export function foldFills(base: readonly SeqCandle[], fills: readonly CandleFill
     .map((c) => [c[0], c[2], c[3], c[4], c[6], c[7], c[8]]);
 }
 
+/** Two candles of disjoint fills as one (the pieces of a partial bucket), start from `a`. */
+export function combineCandles(a: SeqCandle, b: SeqCandle): SeqCandle {
+  const [first, last] = [b[1] < a[1] ? b : a, b[5] > a[5] ? b : a];
+  return [a[0], first[1], first[2], a[3] > b[3] ? a[3] : b[3], a[4] < b[4] ? a[4] : b[4], last[5], last[6], a[7] + b[7], a[8] + b[8]];
+}
+
 /**
  * Folds fills (ascending by seq, all newer than every fill in `base`) into base candles
  * (ascending by start) and returns the merged list, ascending. Fills outside [from, to) are
