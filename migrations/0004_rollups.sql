@@ -39,18 +39,25 @@ CREATE TABLE candle_rollups (
 
 -- The upsert that folds the fills of relation `src` (the fills table, or a trigger's
 -- transition table) into candle_rollups: one text for both, so the backfill below and the
--- live trigger cannot drift apart. Rows are upserted in key order: concurrent writers take
--- the row locks in one order and cannot deadlock.
+-- live trigger cannot drift apart. Fills are first folded per symbol and minute (the per-row
+-- work happens once; date_trunc keeps it off numeric arithmetic), the minutes then into every interval; open and close are the price of
+-- the least and greatest (seq, price) pair, which needs no sort. Rows are upserted in key
+-- order: concurrent writers take the row locks in one order and cannot deadlock.
 CREATE FUNCTION tierbook_candle_upsert_sql(src text) RETURNS text
 LANGUAGE sql IMMUTABLE RETURN format($q$
+  WITH m AS (
+    SELECT symbol, tierbook_epoch_ms(m AT TIME ZONE 'UTC') AS b, o, h, l, c, v, n, t FROM (
+      SELECT symbol, date_trunc('minute', executed_at AT TIME ZONE 'UTC') AS m, min(ARRAY[seq, price]) AS o, max(price) AS h, min(price) AS l,
+        max(ARRAY[seq, price]) AS c, sum(quantity) AS v, sum(price::numeric * quantity) AS n, count(*) AS t
+      FROM (SELECT symbol, price, quantity, executed_at, tierbook_fill_seq(fill_id, symbol) AS seq FROM %I) f
+      WHERE seq IS NOT NULL
+      GROUP BY 1, 2) x
+  )
   INSERT INTO candle_rollups AS c (symbol, width_ms, bucket_ms, open_seq, open, high, low, close_seq, close, volume, notional, trades)
-  SELECT symbol, w, ms - ms %% w, min(seq), (array_agg(price ORDER BY seq))[1], max(price), min(price),
-    max(seq), (array_agg(price ORDER BY seq DESC))[1], sum(quantity), sum(price::numeric * quantity), count(*)
-  FROM (SELECT symbol, price, quantity, tierbook_fill_seq(fill_id, symbol) AS seq, tierbook_epoch_ms(executed_at) AS ms FROM %I) f
-  CROSS JOIN unnest('{60000,300000,3600000,86400000}'::bigint[]) AS w
-  WHERE seq IS NOT NULL
-  GROUP BY symbol, w, ms - ms %% w
-  ORDER BY symbol, w, ms - ms %% w
+  SELECT symbol, w, b - b %% w, (min(o))[1], (min(o))[2], max(h), min(l), (max(c))[1], (max(c))[2], sum(v), sum(n), sum(t)
+  FROM m CROSS JOIN unnest('{60000,300000,3600000,86400000}'::bigint[]) AS w
+  GROUP BY symbol, w, b - b %% w
+  ORDER BY symbol, w, b - b %% w
   ON CONFLICT (symbol, width_ms, bucket_ms) DO UPDATE SET
     open = CASE WHEN EXCLUDED.open_seq < c.open_seq THEN EXCLUDED.open ELSE c.open END,
     open_seq = LEAST(c.open_seq, EXCLUDED.open_seq),
