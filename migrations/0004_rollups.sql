@@ -37,7 +37,7 @@ CREATE TABLE candle_rollups (
   notional   numeric NOT NULL,         -- ticks*lots
   trades     bigint NOT NULL,
   PRIMARY KEY (symbol, width_ms, bucket_ms)
-);
+) WITH (fillfactor = 50); -- the newest candles change with every batch: room for HOT updates
 
 -- The upsert that folds the fills of relation `src` (the fills table, or a trigger's
 -- transition table) into candle_rollups: one text for both, so the backfill below and the
@@ -120,7 +120,7 @@ CREATE TABLE account_rollups (
   closing     bigint NOT NULL,
   wins        bigint NOT NULL,           -- closing fills that realized more than 0
   PRIMARY KEY (account_id, width_ms, bucket_ms)
-);
+) WITH (fillfactor = 50); -- an active account's newest rows change with every batch
 
 -- Backfill: the candles of every fill already stored.
 DO $$ BEGIN EXECUTE tierbook_candle_upsert_sql('fills'); END $$;
