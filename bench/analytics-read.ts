@@ -6,13 +6,20 @@
  * run, and the ratio. The stack must be up (`bash scripts/stack.sh up --detach`; set the
  * TIERBOOK_* variables to point at another one).
  *
- *   node dist/bench/analytics-read.js [--duration 20] [--concurrency 8] [--connections 2] [--rps 0]
+ *   node dist/bench/analytics-read.js [--duration 20] [--concurrency 8] [--connections 2] [--rps 0] [--history 0]
+ *
+ * `--history N` first gives each reader's symbol N older fills, inserted straight into
+ * Postgres (plain SQL, so the same command seeds a stack from before the rollups) and spread
+ * over the 500 minutes GetCandles reads, with the book's fill counter moved past them: what a
+ * symbol with a trading history looks like to a candle read.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/shared/config.js';
+import type { Sql } from 'postgres';
+import { bookStateKey } from '../src/domain/matching/keys.js';
 import { createSql } from '../src/shared/postgres.js';
 import { projectRoot } from '../src/shared/paths.js';
 import { createAccount } from '../src/shared/accounts-store.js';
@@ -29,12 +36,14 @@ const { values } = parseArgs({ options: {
   concurrency: { type: 'string', default: '8' },
   connections: { type: 'string', default: '2' },
   rps: { type: 'string', default: '0' },
+  history: { type: 'string', default: '0' },
 } });
 const durationSec = Number(values.duration);
 const concurrency = Number(values.concurrency);
 const connections = Number(values.connections);
 /** Calls/s per ghz process, open loop; 0 = closed loop (as fast as it goes). */
 const rps = Number(values.rps);
+const history = Number(values.history);
 
 const config = loadConfig();
 const host = `127.0.0.1:${config.nginxPort}`;
@@ -64,6 +73,18 @@ async function seed(readerKey: string, makerKey: string, symbol: string, mid: bi
   maker.close();
 }
 
+/** Older fills on `symbol` (ids F1..Fn, the last 500 minutes), before any engine fill of it. */
+async function seedHistory(sql: Sql, redis: Redis, symbol: string, mid: bigint, n: number): Promise<void> {
+  await sql`
+    INSERT INTO fills (fill_id, symbol, price, quantity, executed_at, maker_order_id, maker_coid, maker_account_id, maker_side,
+      taker_order_id, taker_coid, taker_account_id, taker_side)
+    SELECT ${symbol} || ':F' || g, ${symbol}, ${mid.toString()}::bigint + (g % 50) * 5, 1 + g % 7,
+      now() - interval '500 minutes' * (${n}::int - g) / ${n}::int,
+      'hist-m', '', 'bench-history-maker', 'SELL', 'hist-t', '', 'bench-history-taker', 'BUY'
+    FROM generate_series(1, ${n}::int) AS g`;
+  await redis.hset(bookStateKey(symbol), 'fill', String(n));
+}
+
 async function runStreams(label: string, target: string, streams: { name: string; call: string; data: unknown; apiKey?: string }[]): Promise<Record<string, GhzReport>> {
   const out: Record<string, GhzReport> = {};
   await Promise.all(streams.map(async (s) => {
@@ -85,6 +106,12 @@ async function main(): Promise<void> {
   const premium = await createAccount(sql, redis, { name: 'bench-premium-reader', tier: 'ELITE' });
   const shared = await createAccount(sql, redis, { name: 'bench-shared-reader', tier: 'PRO' });
   const maker = await createAccount(sql, redis, { name: 'bench-maker', tier: 'BLACK' });
+  if (history > 0) {
+    await seedHistory(sql, redis, 'AAPL', 1_900_000n, history);
+    await seedHistory(sql, redis, 'MSFT', 4_200_000n, history);
+    await sql`ANALYZE fills`;
+    console.log(`history: ${history} fills on AAPL and on MSFT over the last 500 minutes`);
+  }
   await seed(premium.apiKey, maker.apiKey, 'AAPL', 1_900_000n, 1n);
   await seed(shared.apiKey, maker.apiKey, 'MSFT', 4_200_000n, 5n);
   for (let i = 0; i < 100; i++) { // the sync commits the seed fills

@@ -1,21 +1,29 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { OrderState } from '../domain/events.js';
 import type { BatchPlan } from './batch-plan.js';
+import { writeAccountFills } from './account-ledger.js';
 
 /**
  * Writes one batch plan in one transaction. Every statement passes one array per column and
  * `unnest`s it, so the SQL text (and its prepared statement) is the same for 1 or 50,000 rows
  * and the 65,534-parameter limit never applies. Every write is idempotent: fills are
  * insert-or-ignore by id, orders and positions only move to a higher `ver`, so a batch
- * redelivered after a crash changes nothing.
+ * redelivered after a crash changes nothing. The rollups analytics read (candles, account
+ * stats; migrations/0004_rollups.sql) are kept in the same transaction: candles by a trigger
+ * on `fills`, account fills by writeAccountFills. Positions go before fills: their row locks
+ * order concurrent writers of one position (see account-ledger.ts), and every writer takes
+ * the tables in the same order, so they cannot deadlock.
  */
 export async function writePlan(sql: Sql, plan: BatchPlan): Promise<void> {
   if (plan.orders.length + plan.fills.length + plan.positions.length === 0) return;
   await sql.begin(async (tx) => {
     if (plan.symbols.length) await writeSymbols(tx, plan.symbols);
     if (plan.orders.length) await writeOrders(tx, plan);
-    if (plan.fills.length) await writeFills(tx, plan);
     if (plan.positions.length) await writePositions(tx, plan);
+    if (plan.fills.length) {
+      await writeFills(tx, plan);
+      await writeAccountFills(tx, plan.fills);
+    }
   });
 }
 
@@ -68,7 +76,8 @@ async function writeOrders(tx: TransactionSql, plan: BatchPlan): Promise<void> {
 }
 
 async function writeFills(tx: TransactionSql, plan: BatchPlan): Promise<void> {
-  const fs = plan.fills;
+  // Sorted by id: two hosts inserting overlapping fills wait for each other in one order.
+  const fs = [...plan.fills].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   await tx`
     INSERT INTO fills (fill_id, symbol, price, quantity, executed_at, maker_order_id, maker_coid,
       maker_account_id, maker_side, taker_order_id, taker_coid, taker_account_id, taker_side)

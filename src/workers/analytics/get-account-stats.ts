@@ -4,7 +4,7 @@ import type { TierName } from '../../domain/tiers.js';
 import { GetAccountStatsRequestSchema, GetAccountStatsResponseSchema, StatsWindow } from '../../gen/tierbook/v1/analytics_service_pb.js';
 import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, type AnalyticsContext } from './analytics-context.js';
-import { StatsReplay, type WindowTotals } from './position-replay.js';
+import type { WindowTotals } from './position-replay.js';
 import { decodeRequest, invalidField } from '../request-decoding.js';
 import { afterOrderKey, awaitOrderVersion } from './read-after.js';
 import { historyReach } from './sync-position.js';
@@ -12,14 +12,16 @@ import { msTimestamp } from './request-checks.js';
 
 /**
  * GetAccountStats: volume, notional, fill count, realized PnL, win rate and average fill size
- * over a window. Realized PnL per fill is not stored, so the account's fills are replayed
- * from its first one through the same average-cost model as the matcher (position-replay.ts),
- * streamed from a Postgres cursor in book order, in this worker thread; the result is cached
- * per account version, so the replay runs once per account per commit of its fills.
+ * over a window, from the rollups the sync keeps (migrations/0004_rollups.sql,
+ * src/sync/account-ledger.ts): what each fill realized is stored with it, summed per minute,
+ * hour and UTC day. A window [from, now) is the fills of its first partial minute plus whole
+ * minutes up to the hour, whole hours up to the day and whole days: at most 59 + 23 + 31 rollup
+ * rows and one minute of fills, whatever the account's history. Cached per account version.
  */
 const DAY_MS = 86_400_000n;
+const HOUR_MS = 3_600_000n;
+const MINUTE_MS = 60_000n;
 const METHOD = 'GetAccountStats';
-const CHUNK = 1000;
 
 /** The first instant of a window, epoch ms, at `nowMs`. */
 export function windowStart(window: StatsWindow, nowMs: bigint): bigint {
@@ -31,22 +33,34 @@ export function windowStart(window: StatsWindow, nowMs: bigint): bigint {
   }
 }
 
-/** Replays the account's whole history through a cursor; memory is one position per symbol. */
-export async function replayAccount(a: AnalyticsContext, tier: TierName, accountId: string, fromMs: bigint): Promise<WindowTotals> {
-  const replay = new StatsReplay(fromMs);
-  await a.sql.run(tier, 'account-stats', { accountId, from: fromMs.toString() }, async (sql) => {
-    const cursor = sql<{ symbol: string; side: 'BUY' | 'SELL'; px: string; qty: string; t: string }[]>`
-      SELECT symbol, side, price::text AS px, quantity::text AS qty, t FROM (
-        SELECT symbol, CASE WHEN maker_account_id = ${accountId} THEN maker_side ELSE taker_side END AS side,
-          price, quantity, floor(extract(epoch FROM executed_at) * 1000)::bigint::text AS t,
-          substr(fill_id, length(symbol) + 3)::bigint AS seq
-        FROM fills WHERE maker_account_id = ${accountId} OR taker_account_id = ${accountId}
-      ) f ORDER BY symbol, seq`.cursor(CHUNK);
-    for await (const rows of cursor) {
-      for (const r of rows) replay.add(r.symbol, r.side, BigInt(r.px), BigInt(r.qty), BigInt(r.t));
-    }
-  });
-  return replay.totals;
+/** The first multiple of `width` at or after `ms`. */
+const ceilTo = (ms: bigint, width: bigint) => ms + ((width - (ms % width)) % width);
+
+/** Totals of the account's fills at or after `fromMs`, from the rollups. */
+export async function accountTotals(a: AnalyticsContext, tier: TierName, accountId: string, fromMs: bigint): Promise<WindowTotals> {
+  const m = ceilTo(fromMs, MINUTE_MS).toString();
+  const h = ceilTo(fromMs, HOUR_MS).toString();
+  const d = ceilTo(fromMs, DAY_MS).toString();
+  const rows = await a.sql.run(tier, 'account-stats', { accountId, from: fromMs.toString() }, (sql) => sql<{ v: string; n: string; f: string; r: string; c: string; w: string }[]>`
+    SELECT COALESCE(sum(volume), 0)::text AS v, COALESCE(sum(notional), 0)::text AS n, COALESCE(sum(fills), 0)::text AS f,
+      COALESCE(sum(realized), 0)::text AS r, COALESCE(sum(closing), 0)::text AS c, COALESCE(sum(wins), 0)::text AS w
+    FROM (
+      SELECT abs(lots)::numeric AS volume, price::numeric * abs(lots) AS notional, 1::bigint AS fills,
+        COALESCE(realized, 0) AS realized, closing::int::bigint AS closing, COALESCE(closing AND realized > 0, false)::int::bigint AS wins
+      FROM account_fills
+      WHERE account_id = ${accountId} AND executed_at >= tierbook_ms(${fromMs.toString()}::bigint) AND executed_at < tierbook_ms(${m}::bigint)
+      UNION ALL
+      SELECT volume, notional, fills, realized, closing, wins FROM account_rollups
+      WHERE account_id = ${accountId} AND width_ms = 60000 AND bucket_ms >= ${m}::bigint AND bucket_ms < ${h}::bigint
+      UNION ALL
+      SELECT volume, notional, fills, realized, closing, wins FROM account_rollups
+      WHERE account_id = ${accountId} AND width_ms = 3600000 AND bucket_ms >= ${h}::bigint AND bucket_ms < ${d}::bigint
+      UNION ALL
+      SELECT volume, notional, fills, realized, closing, wins FROM account_rollups
+      WHERE account_id = ${accountId} AND width_ms = 86400000 AND bucket_ms >= ${d}::bigint
+    ) x`);
+  const r = rows[0]!;
+  return { volume: BigInt(r.v), notional: BigInt(r.n), fills: BigInt(r.f), realized: BigInt(r.r), closing: BigInt(r.c), wins: BigInt(r.w) };
 }
 
 export const getAccountStats: UnaryHandler = async (ctx, call) => {
@@ -60,7 +74,7 @@ export const getAccountStats: UnaryHandler = async (ctx, call) => {
   const args = `${req.window}:${now / DAY_MS}${afterOrderKey(req.afterOrder)}`;
   return a.cache.account(call.tier, METHOD, call.accountId, args, async () => {
     const reach = await historyReach(a);
-    const t = await replayAccount(a, call.tier, call.accountId, from);
+    const t = await accountTotals(a, call.tier, call.accountId, from);
     return toBinary(GetAccountStatsResponseSchema, create(GetAccountStatsResponseSchema, {
       consistentThroughTime: msTimestamp(reach),
       window: req.window,

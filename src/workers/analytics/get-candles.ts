@@ -4,13 +4,13 @@ import { poolOf, type TierName } from '../../domain/tiers.js';
 import type { UnaryHandler } from '../handler.js';
 import { analyticsContext, listedSymbol, type AnalyticsContext } from './analytics-context.js';
 import { computeCandleBase, decodeCandleBase, encodeCandleBase, TAIL_LIMIT, type CandleBase } from './candle-base.js';
-import { bucketOf, INTERVAL_MS, mergeFills, candlesIn, type CandleFill, type CandleRow } from './candle-math.js';
+import { bucketOf, INTERVAL_MS, foldFills, candlesIn, type CandleFill, type CandleRow } from './candle-math.js';
 import { readFillTail, uncommittedFrom } from './fill-tail.js';
 import { decodeRequest, invalidField } from '../request-decoding.js';
 import { checkRange, msTimestamp, timestampMs } from './request-checks.js';
 
 /**
- * GetCandles: a cached base from Postgres (candle-base.ts) plus the fills of the book's event
+ * GetCandles: a cached base from Postgres' candle rollups (candle-base.ts) plus the fills of the book's event
  * stream the base does not hold, read live on every call. The newest candle therefore
  * includes fills the sync has not committed yet, and `complete_through_time` is the Redis
  * time of that read: every fill stamped before it is in the answer.
@@ -30,7 +30,7 @@ export interface CandleAnswer {
  * The fills of the tail that follow the base without a gap (n0, n0+1, ...), and whether they
  * reach the book's counter. A gap means the stream was trimmed past the base: recompute.
  */
-export function continuation(base: CandleBase, fills: readonly CandleFill[], counter: bigint): { fills: CandleFill[]; gap: boolean; complete: boolean } {
+export function continuation(base: Pick<CandleBase, 'n0'>, fills: readonly CandleFill[], counter: bigint): { fills: CandleFill[]; gap: boolean; complete: boolean } {
   const out: CandleFill[] = [];
   let next = base.n0;
   for (const f of fills) {
@@ -61,7 +61,8 @@ async function answer(a: AnalyticsContext, tier: TierName, symbol: string, width
       const long = tail.scanned >= REBASE_AFTER && (await uncommittedFrom(a.redis, symbol, a.config.sync.group)) !== base.x;
       if ((ok && !long) || last) {
         const to = end ?? tail.nowMs + 1n;
-        const rows = candlesIn(mergeFills(base.rows, cont.fills, width, from, to), from, to);
+        const unrolled = base.done.size ? cont.fills.filter((f) => !base.done.has(f.seq)) : cont.fills;
+        const rows = candlesIn(foldFills(base.rows, unrolled, width, from, to), from, to);
         // Cut short (the scan limit, a sync far behind): complete up to the last fill read;
         // fill times never decrease along the stream. With nothing read, claim nothing.
         const lastRead = cont.fills[cont.fills.length - 1]?.timeMs;
@@ -90,7 +91,7 @@ export const getCandles: UnaryHandler = async (ctx, call) => {
   }
   // An open start slides with time: such bases are keyed by the width only and cover from
   // where they were computed; a reader whose window has moved past that start recomputes.
-  const key = `tierbook:an:candles:${poolOf(call.tier)}:${inst.symbol}:${width}:${start === undefined ? '-' : from}:${end ?? '-'}`;
+  const key = `tierbook:an:candles:v2:${poolOf(call.tier)}:${inst.symbol}:${width}:${start === undefined ? '-' : from}:${end ?? '-'}`;
   const res = await answer(a, call.tier, inst.symbol, width, from, end, key);
   return toBinary(GetCandlesResponseSchema, create(GetCandlesResponseSchema, {
     candles: res.rows.map((r) => create(CandleSchema, {

@@ -3,7 +3,7 @@
  * thread calls them: encoded request bytes in, response bytes or ApiError out. Fixtures go in
  * through the real schema (fills rows) and the real Redis layout (book state, event streams).
  */
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
@@ -15,7 +15,8 @@ import { eventStreamKey } from '../../../src/domain/events.js';
 import { bookStateKey } from '../../../src/domain/matching/keys.js';
 import type { TierName } from '../../../src/domain/tiers.js';
 import { loadConfig } from '../../../src/shared/config.js';
-import { migrate } from '../../../src/sync/migrate.js';
+import { migrate, readMigrations } from '../../../src/sync/migrate.js';
+import { fromRoot } from '../../../src/shared/paths.js';
 import type { WorkerContext } from '../../../src/workers/handler.js';
 import { analyticsHandlers } from '../../../src/workers/analytics/index.js';
 import { startTestPostgres, startTestRedis, type TestServer } from '../../support/servers.js';
@@ -40,11 +41,27 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * Runs on a database migrated only up to (not including) migration `upgradeFrom`, then the
+   * rest is applied: the data a database held before an upgrade.
+   */
+  beforeUpgrade?: { upgradeFrom: number; seed: (sql: postgres.Sql) => Promise<void> };
+}
+
+export async function startHarness(env: Record<string, string> = {}, opts: HarnessOptions = {}): Promise<Harness> {
   const [rs, ps]: [TestServer, TestServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
   const config = loadConfig({ TIERBOOK_REDIS_URL: rs.url, TIERBOOK_DATABASE_URL: ps.url, TIERBOOK_INSTRUMENTS_FILE: writeInstruments(), ...env });
   const redis = new Redis(rs.url);
   const sql = postgres(ps.url, { onnotice: () => {} });
+  if (opts.beforeUpgrade) {
+    const dir = mkdtempSync(join(tmpdir(), 'tierbook-an-mig-'));
+    for (const m of readMigrations()) {
+      if (m.version < opts.beforeUpgrade.upgradeFrom) copyFileSync(fromRoot('migrations', m.name), join(dir, m.name));
+    }
+    await migrate(sql, undefined, dir);
+    await opts.beforeUpgrade.seed(sql);
+  }
   await migrate(sql);
   const ctx: WorkerContext = { config, redis, sql: () => sql, logger: pino({ level: 'silent' }) };
   return {
