@@ -11,8 +11,10 @@
  *   node dist/bench/retention-soak.js [--minutes 30] [--rate 400] [--retention-seconds 60]
  *     [--window-seconds 180] [--processes 2] [--rewrite-at 15]
  *
- * The flow: buyers and sellers at one price (every pair trades: fills, positions, the sync),
- * and every tenth order a resting bid far from the price that is canceled at once.
+ * The flow, per ten orders: four buys and four sells at one price (every pair trades: fills,
+ * positions, the sync), a resting bid far from the price that is canceled at once, and an IOC
+ * buy that takes what rests or expires. Balanced, so the books stay small and what Redis
+ * holds is the retention window, not a growing book.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,9 +85,15 @@ try {
   let inFlight = 0;
   const one = async (i: number) => {
     const c = clients[i % clients.length]!;
-    const resting = i % 10 === 9;
+    // In each ten: four GTC buys and four GTC sells at one price (they pair up, so no book
+    // grows), a resting bid far away that is canceled at once, and an IOC that takes what is
+    // there or expires. A flow that left orders resting would grow Redis by design.
+    const slot = i % 10;
+    const resting = slot === 8;
+    const ioc = slot === 9;
     const req = {
-      symbol: 'MSFT', side: resting || i % 2 === 0 ? Side.BUY : Side.SELL, type: OrderType.LIMIT, timeInForce: TimeInForce.GTC,
+      symbol: 'MSFT', side: resting || ioc || slot % 2 === 0 ? Side.BUY : Side.SELL, type: OrderType.LIMIT,
+      timeInForce: ioc ? TimeInForce.IOC : TimeInForce.GTC,
       priceTicks: resting ? PRICE - 100_000n : PRICE, quantityLots: 1n, clientOrderId: `${prefix}-${i}`,
     };
     const started = performance.now();
