@@ -13,7 +13,7 @@
  *
  * The flow, per ten orders: four buys and four sells at one price (every pair trades: fills,
  * positions, the sync), a resting bid far from the price that is canceled at once, and an IOC
- * buy that takes what rests or expires. Balanced, so the books stay small and what Redis
+ * (buying in one ten, selling in the next) that takes what rests or expires. Balanced, so the books stay small and what Redis
  * holds is the retention window, not a growing book.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -91,8 +91,10 @@ try {
     const slot = i % 10;
     const resting = slot === 8;
     const ioc = slot === 9;
+    // The IOC buys in one ten and sells in the next, so it takes from both sides alike.
+    const buy = resting || (ioc ? Math.floor(i / 10) % 2 === 0 : slot % 2 === 0);
     const req = {
-      symbol: 'MSFT', side: resting || ioc || slot % 2 === 0 ? Side.BUY : Side.SELL, type: OrderType.LIMIT,
+      symbol: 'MSFT', side: buy ? Side.BUY : Side.SELL, type: OrderType.LIMIT,
       timeInForce: ioc ? TimeInForce.IOC : TimeInForce.GTC,
       priceTicks: resting ? PRICE - 100_000n : PRICE, quantityLots: 1n, clientOrderId: `${prefix}-${i}`,
     };
@@ -167,6 +169,8 @@ try {
     const sizes = await Promise.all(sample.map((k) => cluster.redis.memory('USAGE', k)));
     return { count: keys.length, avg: sizes.length ? sizes.reduce((a: number, b) => a + Number(b), 0) / sizes.length : 0 };
   };
+  // What rests at the end: a balanced flow leaves the book near empty, so Redis holds the window.
+  const resting = (await cluster.redis.zcard('{bk:MSFT}:q:B:4200000')) + (await cluster.redis.zcard('{bk:MSFT}:q:S:4200000'));
   const fam = {
     order: await family('{bk:MSFT}:o:*'),
     clientId: await family('{bk:MSFT}:c:*'),
@@ -177,17 +181,19 @@ try {
   const last10 = rows.filter((r) => r.t >= minutes - 10);
   const used = last10.map((r) => r.usedMiB);
   const drift = used.length ? (Math.max(...used) - Math.min(...used)) / (used.reduce((a, b) => a + b, 0) / used.length) : NaN;
-  const p99s = rows.map((r) => r.p99).sort((a, b) => a - b);
+  // Judged after the first retention window (and a minute of warm-up): JIT, pools and caches
+  // filling, and the first sweeps, are not the steady state the soak is about.
+  const p99s = (warm.length ? warm : rows).map((r) => r.p99).sort((a, b) => a - b);
   const medianP99 = pct(p99s, 50);
   const worst = p99s.at(-1) ?? 0;
   const verdict = [
     `acknowledged ${totals.ok}, failed ${totals.failed} ${JSON.stringify(totals.byStatus)}; in Postgres ${inPg} (missing ${totals.ok - inPg}), duplicated ${dups!.n}`,
     `Redis used_memory over the last 10 minutes moves ${(drift * 100).toFixed(1)} % (${Math.min(...used).toFixed(1)}..${Math.max(...used).toFixed(1)} MiB): ${drift < 0.05 ? 'flat' : 'NOT flat'}`,
-    `worst minute p99 ${worst.toFixed(2)} ms vs median minute p99 ${medianP99.toFixed(2)} ms (${(worst / medianP99).toFixed(2)}x): ${worst <= 2 * medianP99 ? 'within 2x' : 'OVER 2x'}`,
+    `after the first retention window: worst minute p99 ${worst.toFixed(2)} ms vs median minute p99 ${medianP99.toFixed(2)} ms (${(worst / medianP99).toFixed(2)}x): ${worst <= 2 * medianP99 ? 'within 2x' : 'OVER 2x'}`,
+    `orders resting at the end: ${resting}`,
     `bytes per key (MEMORY USAGE, sample of 200): order hash ${fam.order.avg.toFixed(0)} (${fam.order.count} in Redis), client order id record ${fam.clientId.avg.toFixed(0)} (${fam.clientId.count}), reservation ${fam.reservation.avg.toFixed(0)} (${fam.reservation.count})`,
   ];
   for (const v of verdict) console.log(v);
-  void warm;
 
   const dir = fromRoot('loadtest', 'results', `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-retention-soak`);
   mkdirSync(dir, { recursive: true });
