@@ -3,7 +3,7 @@
 -- Reducing only the quantity keeps time priority; any other change re-queues the order,
 -- and a new price that crosses the book trades at once, as a taker.
 local acct = ARGV[1]
-local o, refused = workingOrder(acct, 'amended')
+local o, refused = workingOrder(acct, 'amended', true)
 if not o then return refused end
 
 local px, qty, filled = tonumber(o.px), tonumber(o.qty), tonumber(o.filled)
@@ -39,7 +39,7 @@ if npx == px and nqty < qty then
   levelQty(o.side, o.px, nqty - qty)
   o.qty = I(nqty)
   bump(o, o.status, '')
-  saveOrder(o)
+  saveChange(o)
   orderEvent('amended', o)
   return result(o, {})
 end

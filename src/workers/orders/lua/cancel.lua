@@ -4,6 +4,6 @@ local o, refused = workingOrder(acct, 'canceled')
 if not o then return refused end
 unrest(o)
 bump(o, 'CANCELED', 'CANCELED_BY_OWNER')
-saveOrder(o)
+saveChange(o)
 orderEvent('canceled', o)
 return result(o, {})

@@ -40,41 +40,73 @@ local function idiv(n, d)
   return q
 end
 
-local INST = hgetall(KEYS[1])
-local SYM = INST and INST.symbol or ''
+-- "{bk:SYM}" -> SYM.
+local SYM = string.sub(P, 5, #P - 1)
+
+-- The instrument's limits the scripts use, or nil for a symbol that is not listed. Read only
+-- by the scripts that check limits (HMGET of eight fields costs a third of HGETALL's Lua
+-- table building), after `listed()`.
+local INST
+local function listed()
+  local h = redis.call('HMGET', KEYS[1], 'symbol', 'lot', 'minq', 'maxq', 'ref', 'bps', 'maxnot', 'poslim')
+  if not h[1] then return false end
+  INST = { symbol = h[1], lot = h[2], minq = h[3], maxq = h[4], ref = h[5], bps = h[6], maxnot = h[7], poslim = h[8] }
+  return true
+end
 local TIME = redis.call('TIME')
 local NOW = I(tonumber(TIME[1]) * 1000 + math.floor(tonumber(TIME[2]) / 1000))
 
 local function nextId(field) return redis.call('HINCRBY', K('state'), field, 1) end
 
-local ORDER_FIELDS = { 'id', 'coid', 'acct', 'sym', 'side', 'type', 'tif', 'px', 'qty', 'filled',
-  'notional', 'status', 'reason', 'post', 'stp', 'ctime', 'utime', 'ver', 'seq', 'lx' }
-
+-- An order's whole hash: for a new order, or one whose price, quantity or queue place changed.
 local function saveOrder(o)
-  local args = {}
-  for _, f in ipairs(ORDER_FIELDS) do
-    args[#args + 1] = f
-    args[#args + 1] = o[f]
-  end
-  redis.call('HSET', K('o:' .. o.id), unpack(args))
+  redis.call('HSET', K('o:' .. o.id), 'id', o.id, 'coid', o.coid, 'acct', o.acct, 'sym', o.sym, 'side', o.side,
+    'type', o.type, 'tif', o.tif, 'px', o.px, 'qty', o.qty, 'filled', o.filled, 'notional', o.notional,
+    'status', o.status, 'reason', o.reason, 'post', o.post, 'stp', o.stp, 'ctime', o.ctime, 'utime', o.utime,
+    'ver', o.ver, 'seq', o.seq, 'lx', o.lx)
 end
 
--- The event contract's OrderState (src/domain/events.ts).
+-- The fields a fill, a cancel or a quantity cut change (bump() and match()): a 20-field HSET
+-- into a listpack hash costs about four times these seven.
+local function saveChange(o)
+  redis.call('HSET', K('o:' .. o.id), 'qty', o.qty, 'filled', o.filled, 'notional', o.notional,
+    'status', o.status, 'reason', o.reason, 'utime', o.utime, 'ver', o.ver)
+end
+
+-- JSON is written by hand: cjson.encode of a table costs several times the concatenation.
+-- Every value is a string the scripts made (ids, enums, integers) except the free-form
+-- account and client order ids, which go through js(): a JSON string, escaped by cjson only
+-- when it needs escaping.
+local function js(s)
+  if string.find(s, '[%c"\\]') then return cjson.encode(s) end
+  return '"' .. s .. '"'
+end
+
+-- The event contract's OrderState (src/domain/events.ts), as JSON.
 local function stateOf(o)
-  return { id = o.id, coid = o.coid, acct = o.acct, sym = o.sym, side = o.side, type = o.type,
-    tif = o.tif, px = o.px, qty = o.qty, filled = o.filled, notional = o.notional,
-    status = o.status, reason = o.reason, post = (o.post == '1'), stp = o.stp,
-    ctime = o.ctime, utime = o.utime, ver = o.ver, seq = o.seq }
+  return '{"id":"' .. o.id .. '","coid":' .. js(o.coid) .. ',"acct":' .. js(o.acct) .. ',"sym":"' .. o.sym
+    .. '","side":"' .. o.side .. '","type":"' .. o.type .. '","tif":"' .. o.tif .. '","px":"' .. o.px
+    .. '","qty":"' .. o.qty .. '","filled":"' .. o.filled .. '","notional":"' .. o.notional
+    .. '","status":"' .. o.status .. '","reason":"' .. o.reason .. '","post":' .. ((o.post == '1') and 'true' or 'false')
+    .. ',"stp":"' .. o.stp .. '","ctime":"' .. o.ctime .. '","utime":"' .. o.utime .. '","ver":"' .. o.ver
+    .. '","seq":"' .. o.seq .. '"}'
 end
 
-local function emit(kind, doc) return redis.call('XADD', K('events'), '*', 'k', kind, 'd', cjson.encode(doc)) end
+-- A position after a fill (the event contract's PositionState), as JSON.
+local function positionJson(p)
+  return '{"acct":' .. js(p.acct) .. ',"sym":"' .. SYM .. '","qty":"' .. p.qty .. '","cost":"' .. p.cost
+    .. '","ver":"' .. p.ver .. '","realized":"' .. p.realized .. '"}'
+end
+
+-- Appends one event (its JSON document) to the book's stream; returns the entry id.
+local function emit(kind, json) return redis.call('XADD', K('events'), '*', 'k', kind, 'd', json) end
 
 local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
 
 -- A finished order's last event: `fin` (order id scored by that event's stream time) is what
 -- the retention sweeper (sweep.lua) reads to remove orders whose events the sync committed.
 local function orderEvent(change, o)
-  local eid = emit('order', { change = change, order = stateOf(o) })
+  local eid = emit('order', '{"change":"' .. change .. '","order":' .. stateOf(o) .. '}')
   if not isWorking(o) then redis.call('ZADD', K('fin'), tonumber(string.match(eid, '^(%d+)')), o.id) end
 end
 
@@ -84,7 +116,7 @@ end
 local function placementSnap(o, fills)
   local fs = {}
   for i, f in ipairs(fills) do
-    fs[i] = string.sub(f.id, #SYM + 3) .. ':' .. f.px .. ':' .. f.qty .. ':' .. string.sub(f.maker.order, #SYM + 2)
+    fs[i] = string.sub(f.id, #SYM + 3) .. ':' .. f.px .. ':' .. f.qty .. ':' .. string.sub(f.maker, #SYM + 2)
   end
   return table.concat({ o.ctime, o.ver, o.status, o.reason, o.filled, o.notional, table.concat(fs, ';') }, '|')
 end
@@ -123,9 +155,10 @@ end
 local function rest(o)
   local bs = bookSide(o.side)
   local rem = tonumber(o.qty) - tonumber(o.filled)
-  redis.call('ZADD', K('q:' .. bs .. ':' .. o.px), tonumber(o.seq), o.id)
-  redis.call('ZADD', K('px:' .. bs), tonumber(o.px), o.px)
-  redis.call('ZADD', AK(o.acct, 'open'), 0, o.lx)
+  -- Scores go as the strings they are: a Lua number argument costs a sprintf in redis.call.
+  redis.call('ZADD', K('q:' .. bs .. ':' .. o.px), o.seq, o.id)
+  redis.call('ZADD', K('px:' .. bs), o.px, o.px)
+  redis.call('ZADD', AK(o.acct, 'open'), '0', o.lx)
   redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(rem))
   levelQty(o.side, o.px, rem)
 end
@@ -184,7 +217,7 @@ local function applyPosition(acct, dq, px)
     redis.call('HINCRBY', key, 'realized', I(realized))
     total = redis.call('HGET', key, 'realized') -- read back as a string, exact
   end
-  return { acct = acct, sym = SYM, qty = I(q), cost = I(c), ver = I(ver + 1), realized = total }
+  return { acct = acct, qty = I(q), cost = I(c), ver = I(ver + 1), realized = total }
 end
 
 local function findOrder(acct, oid, coid)
@@ -198,10 +231,13 @@ local function findOrder(acct, oid, coid)
 end
 
 -- The caller's order that `verb` (a cancel or an amend) may change, or the refusal to return:
--- ARGV[2] is the order id ('' to use the client order id ARGV[3]).
-local function workingOrder(acct, verb)
+-- ARGV[2] is the order id ('' to use the client order id ARGV[3]). `limits`: load INST too
+-- (a cancel checks none, so it only asks whether the book is listed).
+local function workingOrder(acct, verb, limits)
   local field = (ARGV[2] == '') and 'client_order_id' or 'order_id'
-  if not INST then return nil, fail('ORDER_NOT_FOUND', { field = field }) end -- an id naming no listed book
+  local known
+  if limits then known = listed() else known = redis.call('EXISTS', KEYS[1]) == 1 end
+  if not known then return nil, fail('ORDER_NOT_FOUND', { field = field }) end -- an id naming no listed book
   local o = findOrder(acct, ARGV[2], ARGV[3])
   if not o then return nil, fail('ORDER_NOT_FOUND', { field = field }) end
   if not isWorking(o) then
@@ -281,7 +317,7 @@ local function match(t, limit)
       if t.stp == 'CANCEL_NEWEST' then stopped = true break end
       unrest(m)
       bump(m, 'CANCELED', 'SELF_TRADE_PREVENTED')
-      saveOrder(m)
+      saveChange(m)
       orderEvent('canceled', m)
       if t.stp == 'CANCEL_BOTH' then stopped = true break end
     else
@@ -303,19 +339,20 @@ local function match(t, limit)
       else
         bump(m, 'PARTIALLY_FILLED', '')
       end
-      saveOrder(m)
+      saveChange(m)
       local dq = q
       if t.side == 'SELL' then dq = -q end
       local ptaker = applyPosition(t.acct, dq, lvl)
       local pmaker = applyPosition(m.acct, -dq, lvl)
-      local fill = { id = SYM .. ':F' .. I(nextId('fill')), sym = SYM, px = I(lvl), qty = I(q), time = NOW,
-        maker = { order = m.id, coid = m.coid, acct = m.acct, side = m.side },
-        taker = { order = t.id, coid = t.coid, acct = t.acct, side = t.side } }
+      local fill = { id = SYM .. ':F' .. I(nextId('fill')), px = I(lvl), qty = I(q), maker = m.id }
+      local core = '"id":"' .. fill.id .. '","sym":"' .. SYM .. '","px":"' .. fill.px .. '","qty":"' .. fill.qty
+        .. '","time":"' .. NOW .. '","maker":{"order":"' .. m.id .. '","coid":' .. js(m.coid) .. ',"acct":' .. js(m.acct)
+        .. ',"side":"' .. m.side .. '"},"taker":{"order":"' .. t.id .. '","coid":' .. js(t.coid) .. ',"acct":' .. js(t.acct)
+        .. ',"side":"' .. t.side .. '"}'
       -- The event carries positions and both orders' states; the caller's reply does not.
-      fill.positions = { pmaker, ptaker }
-      fill.orders = { stateOf(m), stateOf(t) }
-      emit('fill', fill)
-      fill.positions, fill.orders = nil, nil
+      emit('fill', '{' .. core .. ',"positions":[' .. positionJson(pmaker) .. ',' .. positionJson(ptaker)
+        .. '],"orders":[' .. stateOf(m) .. ',' .. stateOf(t) .. ']}')
+      fill.json = '{' .. core .. '}'
       orderEvent(done and 'filled' or 'partially_filled', m)
       fills[#fills + 1] = fill
       last = lvl
@@ -345,4 +382,9 @@ local function settle(t, fills, stopped, canRest)
   saveOrder(t)
 end
 
-local function result(o, fills) return cjson.encode({ o = stateOf(o), f = fills }) end
+-- The reply: the order's state and its fills as the caller sees them.
+local function result(o, fills)
+  local fs = {}
+  for i, f in ipairs(fills) do fs[i] = f.json end
+  return '{"o":' .. stateOf(o) .. ',"f":[' .. table.concat(fs, ',') .. ']}'
+end

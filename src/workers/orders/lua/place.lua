@@ -3,7 +3,7 @@
 local acct, coid, fp = ARGV[1], ARGV[2], ARGV[3]
 local side, otype, tif, px, qty, post, stp = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 
-if not INST then return fail('UNKNOWN_SYMBOL', 'symbol is not listed') end
+if not listed() then return fail('UNKNOWN_SYMBOL', 'symbol is not listed') end
 
 -- A retry with the same client order id returns the first result; other content is refused.
 -- The record keeps only the first result's changing fields ({r = order id, s = snapshot});
@@ -12,7 +12,7 @@ if coid ~= '' then
   local prev = redis.call('HMGET', CK(acct, coid), 'fp', 'oid', 'snap', 'res')
   if prev[1] then
     if prev[1] == fp then
-      if prev[3] then return cjson.encode({ r = prev[2], s = prev[3] }) end
+      if prev[3] then return '{"r":"' .. prev[2] .. '","s":' .. js(prev[3]) .. '}' end
       return prev[4]
     end
     return fail('DUPLICATE_CLIENT_ORDER_ID', 'client_order_id ' .. coid .. ' was already used for a different order')
@@ -40,7 +40,7 @@ local t = { id = id, coid = coid, acct = acct, sym = SYM, side = side, type = ot
   px = px, qty = qty, filled = '0', notional = '0', status = 'NEW', reason = '', post = post,
   stp = stp, ctime = NOW, utime = NOW, ver = '1', seq = I(nextId('seq')),
   lx = string.format('%013.0f:%012.0f:', tonumber(NOW), ctr) .. id }
-redis.call('ZADD', AK(acct, 'all'), 0, t.lx)
+redis.call('ZADD', AK(acct, 'all'), '0', t.lx)
 
 local fills = {}
 local best = post == '1' and bestLevel(oppSide(side))
