@@ -12,15 +12,17 @@ import { CallSlots } from './call-slots.js';
 import type { CallResult, CallTask } from './task.js';
 import { startThreadMetrics, type ThreadMetrics } from './metrics-bridge.js';
 import { nowMs, runTimed, type WorkerTiming } from './call-timing.js';
+import { writePerTurn, type TurnWrites } from './write-per-turn.js';
 
 /**
  * The Piscina worker: one per thread. Connections are made once per thread, on the first
  * call (not at import), and shared by the calls the thread runs concurrently.
  */
 const { config, pool } = workerData as { config: Config; pool: string };
-let ctx: (WorkerContext & { metrics: ThreadMetrics }) | undefined;
+type ThreadContext = WorkerContext & { metrics: ThreadMetrics; writes: TurnWrites };
+let ctx: ThreadContext | undefined;
 
-function context(): WorkerContext & { metrics: ThreadMetrics } {
+function context(): ThreadContext {
   if (ctx) return ctx;
   const logger = createLogger(config).child({ module: 'worker', pool });
   // Lower this thread's OS priority (pid 0 = the calling thread on Linux): issue 6, docs/protection.md.
@@ -41,6 +43,7 @@ function context(): WorkerContext & { metrics: ThreadMetrics } {
     logger,
     metrics,
     redis,
+    writes: writePerTurn(redis),
     sql: () => (sql ??= createSql(config.databaseUrl, { max: 2, appName: `tierbook-worker-${pool}` })),
   };
   return ctx;
@@ -48,6 +51,8 @@ function context(): WorkerContext & { metrics: ThreadMetrics } {
 
 /** Piscina's entry: the calls that reached the gateway in one event-loop turn, run together. */
 export default async function run({ batch }: { batch: CallTask[] }): Promise<CallResult[]> {
+  // The batch's first Redis commands leave in one write (write-per-turn.ts).
+  context().writes.hold();
   return Promise.all(batch.map(runCall));
 }
 
