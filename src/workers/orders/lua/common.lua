@@ -137,10 +137,11 @@ local function crosses(side, level, limit)
   return level >= limit
 end
 
+-- The best price of a book side, as a number and as the member string (nil if empty).
 local function bestLevel(bs)
   local r
   if bs == 'S' then r = redis.call('ZRANGE', K('px:S'), 0, 0) else r = redis.call('ZREVRANGE', K('px:B'), 0, 0) end
-  if r[1] then return tonumber(r[1]) end
+  if r[1] then return tonumber(r[1]), r[1] end
   return nil
 end
 
@@ -212,12 +213,13 @@ local function applyPosition(acct, dq, px)
       if dq > 0 then q, c = rest_, rest_ * px else q, c = -rest_, -rest_ * px end
     end
   end
-  redis.call('HSET', key, 'qty', I(q), 'cost', I(c), 'ver', I(ver + 1))
+  local p = { acct = acct, qty = I(q), cost = I(c), ver = I(ver + 1), realized = total }
+  redis.call('HSET', key, 'qty', p.qty, 'cost', p.cost, 'ver', p.ver)
   if realized ~= 0 then
     redis.call('HINCRBY', key, 'realized', I(realized))
-    total = redis.call('HGET', key, 'realized') -- read back as a string, exact
+    p.realized = redis.call('HGET', key, 'realized') -- read back as a string, exact
   end
-  return { acct = acct, qty = I(q), cost = I(c), ver = I(ver + 1), realized = total }
+  return p
 end
 
 local function findOrder(acct, oid, coid)
@@ -306,12 +308,12 @@ local function match(t, limit)
   local fills = {}
   local opp = oppSide(t.side)
   local tq, tf = tonumber(t.qty), tonumber(t.filled)
-  local last = nil
+  local last = nil -- the last fill's price (member string)
   local stopped = false
   while tf < tq do
-    local lvl = bestLevel(opp)
+    local lvl, lvls = bestLevel(opp)
     if not lvl or not crosses(t.side, lvl, limit) then break end
-    local mid = redis.call('ZRANGE', K('q:' .. opp .. ':' .. I(lvl)), 0, 0)[1]
+    local mid = redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvls), 0, 0)[1]
     local m = hgetall(K('o:' .. mid))
     if m.acct == t.acct then
       if t.stp == 'CANCEL_NEWEST' then stopped = true break end
@@ -344,7 +346,7 @@ local function match(t, limit)
       if t.side == 'SELL' then dq = -q end
       local ptaker = applyPosition(t.acct, dq, lvl)
       local pmaker = applyPosition(m.acct, -dq, lvl)
-      local fill = { id = SYM .. ':F' .. I(nextId('fill')), px = I(lvl), qty = I(q), maker = m.id }
+      local fill = { id = SYM .. ':F' .. I(nextId('fill')), px = lvls, qty = I(q), maker = m.id }
       local core = '"id":"' .. fill.id .. '","sym":"' .. SYM .. '","px":"' .. fill.px .. '","qty":"' .. fill.qty
         .. '","time":"' .. NOW .. '","maker":{"order":"' .. m.id .. '","coid":' .. js(m.coid) .. ',"acct":' .. js(m.acct)
         .. ',"side":"' .. m.side .. '"},"taker":{"order":"' .. t.id .. '","coid":' .. js(t.coid) .. ',"acct":' .. js(t.acct)
@@ -355,10 +357,10 @@ local function match(t, limit)
       fill.json = '{' .. core .. '}'
       orderEvent(done and 'filled' or 'partially_filled', m)
       fills[#fills + 1] = fill
-      last = lvl
+      last = lvls
     end
   end
-  if last then redis.call('HSET', K('state'), 'last', I(last)) end
+  if last then redis.call('HSET', K('state'), 'last', last) end
   return fills, stopped
 end
 
