@@ -4,7 +4,11 @@
  * time, on a fresh Redis of its own. Client and network time are not in it, so the figures
  * hold on a busy box too (Redis' own CPU time still shares the cores).
  *
- *   npx tsc -p tsconfig.json && node dist/bench/script-cost.js [--n 2000]
+ *   npx tsc -p tsconfig.json && node dist/bench/script-cost.js [--n 2000] [--callgrind]
+ *
+ * --callgrind runs Redis under valgrind's callgrind and reports, beside the µs, the
+ * instructions Redis spent inside the script calls (kIr per call): the figure to compare
+ * script versions with on a busy box (bench/callgrind-redis.ts; use --n 200 or so).
  *
  * Operations: a resting limit order (with and without a client order id), a taker that
  * fills against 3 resting orders, a cancel, an amend (quantity down), and the retention sweep
@@ -22,8 +26,9 @@ import type { OrderInput } from '../src/domain/matching/order-input.js';
 import { publishInstruments } from '../src/workers/orders/instruments-store.js';
 import { OrderEngine } from '../src/workers/orders/order-engine.js';
 import { sweepFinishedOrders } from '../src/sync/order-sweeper.js';
+import { startCallgrindRedis, type CallgrindRedis } from './callgrind-redis.js';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' } } });
+const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, callgrind: { type: 'boolean', default: false } } });
 const N = Number(values.n);
 const INSTRUMENT = validateInstruments([{
   symbol: 'BENCH', tickSize: 1, lotSize: 1, minQty: 1, maxQty: 1000, maxPriceTicks: 1_000_000,
@@ -43,15 +48,20 @@ async function evalsha(redis: Redis): Promise<{ calls: number; usec: number }> {
 /** Redis µs per script call of what `run` does (run makes `calls` script calls). */
 async function measure(redis: Redis, label: string, run: () => Promise<unknown>): Promise<void> {
   const a = await evalsha(redis);
-  await run();
+  let ir = NaN;
+  if (grind) ir = await grind.scriptInstructions(run);
+  else await run();
   const b = await evalsha(redis);
   const calls = b.calls - a.calls;
-  console.log(`${label.padEnd(44)} ${(calls ? (b.usec - a.usec) / calls : 0).toFixed(1).padStart(7)} µs per call  (${calls} calls)`);
+  const per = (x: number) => (calls ? x / calls : 0);
+  const kir = grind ? `  ${(per(ir) / 1000).toFixed(1).padStart(7)} kIr per call` : '';
+  console.log(`${label.padEnd(44)} ${per(b.usec - a.usec).toFixed(1).padStart(7)} µs per call${kir}  (${calls} calls)`);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tierbook-script-cost-'));
 const port = await freePort();
-const server = await startRedis({ dir, port, appendOnly: false });
+const grind: CallgrindRedis | undefined = values.callgrind ? await startCallgrindRedis(dir, port) : undefined;
+const server = grind ?? await startRedis({ dir, port, appendOnly: false });
 const redis = new Redis(server.url);
 try {
   await publishInstruments(redis, [INSTRUMENT]);
