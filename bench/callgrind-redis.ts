@@ -23,10 +23,17 @@ export async function startCallgrindRedis(dir: string, port: number): Promise<Ca
     'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
   ], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 200, maxRetriesPerRequest: null });
-  await probe.connect();
-  await probe.ping();
-  probe.disconnect();
+  // valgrind takes seconds to start Redis: ping until it answers (ioredis retries the connection).
+  const probe = new Redis(url, { retryStrategy: () => 200, maxRetriesPerRequest: null });
+  probe.on('error', () => {});
+  try {
+    await probe.ping();
+  } catch (err) {
+    proc.kill('SIGTERM');
+    throw err;
+  } finally {
+    probe.disconnect();
+  }
   const pid = String(proc.pid);
   const control = (flag: string) => execFileSync('callgrind_control', [flag, pid], { stdio: 'pipe' });
   /** The newest dump file: callgrind numbers them out.<pid>.<n>. */
