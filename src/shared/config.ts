@@ -131,6 +131,11 @@ export function loadConfig(env: Env = process.env) {
     },
     redisUrl: url(env, 'TIERBOOK_REDIS_URL', 'redis://127.0.0.1:56379', ['redis:', 'rediss:']),
     databaseUrl: url(env, 'TIERBOOK_DATABASE_URL', 'postgres://tierbook@127.0.0.1:55432/tierbook', ['postgres:', 'postgresql:']),
+    /**
+     * Longest a call waits for Postgres (history reads, analytics) before it is answered
+     * UNAVAILABLE; shorter than every tier's deadline (src/shared/pg-availability.ts).
+     */
+    postgresWaitMs: int(env, 'TIERBOOK_PG_WAIT_MS', 500, 10, 60_000),
     gateway: {
       host: str(env, 'TIERBOOK_GATEWAY_HOST', '127.0.0.1'),
       /** Gateway process i (0-based) listens on basePort + i; nginx balances over them. */

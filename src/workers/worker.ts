@@ -41,7 +41,7 @@ function context(): WorkerContext & { metrics: ThreadMetrics } {
     logger,
     metrics,
     redis,
-    sql: () => (sql ??= createSql(config.databaseUrl, { max: 2, appName: `tierbook-worker-${pool}` })),
+    sql: () => (sql ??= createSql(config.databaseUrl, { max: 2, appName: `tierbook-worker-${pool}`, waitMs: config.postgresWaitMs })),
   };
   return ctx;
 }

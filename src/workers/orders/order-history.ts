@@ -1,5 +1,7 @@
 import type { Sql } from 'postgres';
 import type { OrderState } from '../../domain/events.js';
+import { ApiError } from '../../domain/errors.js';
+import { availabilityOf, isPgUnavailable } from '../../shared/pg-availability.js';
 
 /**
  * Orders that left Redis (finished, past their retention window, events committed): Postgres
@@ -12,6 +14,19 @@ interface OrderRow {
   order_type: string; tif: string; price: string; quantity: string; filled: string; notional: string;
   status: string; reason: string; post_only: boolean; stp: string; ctime: string; utime: string;
   ver: string; seq: string;
+}
+
+/**
+ * Runs one history read, bounded by the pool's wait: an unreachable database is
+ * UNAVAILABLE / BACKEND_UNAVAILABLE at once, not a call that waits out its deadline.
+ */
+async function historyRead<T>(sql: Sql, read: () => Promise<T>): Promise<T> {
+  try {
+    return await availabilityOf(sql).run(read);
+  } catch (err) {
+    if (isPgUnavailable(err)) throw new ApiError('BACKEND_UNAVAILABLE', 'the order history database is unavailable; retry later');
+    throw err;
+  }
 }
 
 /** A row of `orders` (selected with ORDER_COLUMNS) in the event contract's shape. */
@@ -27,17 +42,17 @@ export function orderFromRow(r: OrderRow): OrderState {
 
 /** One of the account's orders by id. */
 export async function historyById(sql: Sql, accountId: string, orderId: string): Promise<OrderState | undefined> {
-  const rows = await sql<OrderRow[]>`
-    SELECT ${sql.unsafe(ORDER_COLUMNS)} FROM orders WHERE order_id = ${orderId} AND account_id = ${accountId}`;
+  const rows = await historyRead(sql, () => sql<OrderRow[]>`
+    SELECT ${sql.unsafe(ORDER_COLUMNS)} FROM orders WHERE order_id = ${orderId} AND account_id = ${accountId}`);
   return rows[0] && orderFromRow(rows[0]);
 }
 
 /** The account's newest order with this client order id. */
 export async function historyByClientId(sql: Sql, accountId: string, coid: string): Promise<OrderState | undefined> {
-  const rows = await sql<OrderRow[]>`
+  const rows = await historyRead(sql, () => sql<OrderRow[]>`
     SELECT ${sql.unsafe(ORDER_COLUMNS)} FROM orders
     WHERE account_id = ${accountId} AND client_order_id = ${coid} AND client_order_id <> ''
-    ORDER BY created_at DESC LIMIT 1`;
+    ORDER BY created_at DESC LIMIT 1`);
   return rows[0] && orderFromRow(rows[0]);
 }
 
@@ -48,8 +63,8 @@ export async function historyByClientId(sql: Sql, accountId: string, coid: strin
  */
 export async function historyPage(sql: Sql, accountId: string, symbols: readonly string[], before: string | undefined, limit: number): Promise<OrderState[]> {
   const key = before ? parseMember(before) : undefined;
-  const rows = key
-    ? await sql<OrderRow[]>`
+  const rows = await historyRead(sql, () => key
+    ? sql<OrderRow[]>`
         SELECT ${sql.unsafe(ORDER_COLUMNS)} FROM orders
         WHERE account_id = ${accountId} AND symbol = ANY(${symbols as string[]}::text[])
           AND created_at <= tierbook_ms(${key.ms})
@@ -57,11 +72,11 @@ export async function historyPage(sql: Sql, accountId: string, symbols: readonly
             < (tierbook_ms(${key.ms}), ${key.counter}::bigint, ${key.id} COLLATE "C")
         ORDER BY created_at DESC, substring(order_id FROM ':([0-9]+)$')::bigint DESC, order_id COLLATE "C" DESC
         LIMIT ${limit}`
-    : await sql<OrderRow[]>`
+    : sql<OrderRow[]>`
         SELECT ${sql.unsafe(ORDER_COLUMNS)} FROM orders
         WHERE account_id = ${accountId} AND symbol = ANY(${symbols as string[]}::text[])
         ORDER BY created_at DESC, substring(order_id FROM ':([0-9]+)$')::bigint DESC, order_id COLLATE "C" DESC
-        LIMIT ${limit}`;
+        LIMIT ${limit}`);
   return rows.map(orderFromRow);
 }
 
