@@ -8,45 +8,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, chmodSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
-import { fromRoot } from '../../src/shared/paths.js';
-import { consecutiveFreePorts, freePort } from '../../src/devstack/ports.js';
+import { freePort } from '../../src/devstack/ports.js';
 import { isAlive } from '../../src/devstack/process.js';
 import { run, tool } from '../support/tools.js';
+import { listening, stackCli, stackEnv } from '../support/stack-cli.js';
 
 describe('stack up --hosts 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tierbook-stack-hosts-'));
   chmodSync(dir, 0o755);
   let env: NodeJS.ProcessEnv;
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(process.execPath, [fromRoot('dist', 'src', 'devstack', 'cli.js'), ...args], { env, timeout: 150_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-      });
-    });
-  const listening = (host: string, port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = connect({ port, host });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
+  const cli = (...args: string[]) => stackCli(env, args, 150_000);
 
   before(async () => {
-    const [redis, pg, nginx, admin, base] = [await freePort(), await freePort(), await freePort(), await freePort(), await consecutiveFreePorts(1)];
-    env = {
-      ...process.env,
-      TIERBOOK_STACK_DIR: dir,
-      TIERBOOK_REDIS_URL: `redis://127.0.0.1:${redis}`,
-      TIERBOOK_DATABASE_URL: `postgres://tierbook@127.0.0.1:${pg}/tierbook`,
-      TIERBOOK_NGINX_PORT: String(nginx),
-      TIERBOOK_ADMIN_PORT: String(admin),
-      TIERBOOK_GATEWAY_BASE_PORT: String(base),
-      TIERBOOK_GATEWAY_PROCESSES: '1',
-      TIERBOOK_PREMIUM_THREADS: '1',
-      TIERBOOK_SHARED_THREADS: '1',
-      TIERBOOK_LOG_LEVEL: 'warn',
-    };
+    // A fixed admin port: every host binds it on its own address.
+    env = await stackEnv(dir, { adminPort: await freePort() });
   });
   after(async () => {
     await cli('down');

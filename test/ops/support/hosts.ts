@@ -25,6 +25,7 @@ import type { TierName } from '../../../src/domain/tiers.js';
 import type { GatewayStatus } from '../../../src/server/supervisor.js';
 import { startTestPostgres, startTestRedis } from '../../support/servers.js';
 import { parseSamples, total } from './prom-text.js';
+import { primaryEnv } from './cluster.js';
 
 export interface GatewayHost {
   index: number;
@@ -67,9 +68,6 @@ export interface TwoHostsOptions {
   hostEnv?: Record<number, Record<string, string>>;
 }
 
-/** Load tests here are about hosts, not about the tier protections. */
-const OPEN_LIMITS = Object.fromEntries(['LITE', 'PRO', 'ELITE', 'BLACK'].map((t) => [`TIERBOOK_RATE_LIMIT_${t}`, '0']));
-
 export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHosts> {
   const nHosts = opts.hosts ?? 2;
   const processes = opts.processes ?? 1;
@@ -98,20 +96,8 @@ export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHost
       const own = hostEnv(i);
       const logFile = join(dir, `host-${i}.log`);
       const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        TIERBOOK_REDIS_URL: redisSrv.url,
-        TIERBOOK_DATABASE_URL: pgSrv.url,
-        TIERBOOK_GATEWAY_BASE_PORT: String(base),
-        TIERBOOK_GATEWAY_PROCESSES: String(processes),
-        TIERBOOK_ADMIN_PORT: String(adminPort),
-        TIERBOOK_PREMIUM_THREADS: '1',
-        TIERBOOK_SHARED_THREADS: '1',
-        TIERBOOK_LOG_LEVEL: 'info',
-        TIERBOOK_LOG_PRETTY: 'false',
-        TIERBOOK_CALL_LOG_SAMPLE: '0',
+        ...primaryEnv({ redisUrl: redisSrv.url, databaseUrl: pgSrv.url, basePort: base, processes, adminPort, dir }),
         TIERBOOK_DRAIN_MS: '3000',
-        TIERBOOK_STACK_DIR: dir,
-        ...OPEN_LIMITS,
         ...opts.env,
         ...own,
         ...opts.hostEnv?.[i],
