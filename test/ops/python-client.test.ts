@@ -63,7 +63,7 @@ test('clients/python/gen is what grpcio-tools generates from proto/ today', { sk
   const out = mkdtempSync(join(tmpdir(), 'tierbook-pygen-'));
   try {
     await run('bash', [fromRoot('clients', 'python', 'generate.sh'), out], { timeout: 120_000 });
-    const diff = await run('diff', ['-r', fromRoot('clients', 'python', 'gen'), out]).then(() => '', (e: { stdout: string }) => e.stdout);
+    const diff = await run('diff', ['-r', '-x', '__pycache__', fromRoot('clients', 'python', 'gen'), out]).then(() => '', (e: { stdout: string }) => e.stdout);
     assert.equal(diff, '', 'clients/python/gen is stale: run bash clients/python/generate.sh');
   } finally {
     rmSync(out, { recursive: true, force: true });
