@@ -71,6 +71,7 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
     TIERBOOK_LOG_PRETTY: 'false',
     TIERBOOK_CALL_LOG_SAMPLE: '0',
     TIERBOOK_DRAIN_MS: '5000',
+    TIERBOOK_DRAIN_HEALTH_GRACE_MS: '200',
     TIERBOOK_SYNC_CONSUMER: `ops-test-${process.pid}`,
     TIERBOOK_STACK_DIR: dir,
     ...OPEN_LIMITS,
