@@ -57,7 +57,6 @@ async function entriesOf(orderId: string): Promise<string[][]> {
 
 test("a call's traceparent is on its stream events, and the sync's dead-letter log and row name that trace", async (t) => {
   const acct = await stack.createAccount('PRO', 'trace-events');
-  // An upper-case or otherwise invalid header is no context (W3C): nothing is carried.
   const placedTp = `00-${PLACED_TRACE}-00f067aa0ba902b7-01`;
   const traced = client(acct.apiKey, placedTp);
   const placed = await traced.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, order('traced-1', REFUSED_PX));
@@ -68,6 +67,7 @@ test("a call's traceparent is on its stream events, and the sync's dead-letter l
   canceller.close();
   const plain = client(acct.apiKey);
   const untraced = await plain.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, order('plain-1', 1_800_400n));
+  // An upper-case (invalid, W3C) header is no context: nothing is carried.
   const badHeader = client(acct.apiKey, `00-${PLACED_TRACE.toUpperCase()}-00f067aa0ba902b7-01`);
   const invalid = await badHeader.unary(OrderService, 'PlaceOrder', PlaceOrderRequestSchema, PlaceOrderResponseSchema, order('bad-tp-1', 1_800_500n));
   plain.close();
