@@ -7,7 +7,7 @@ import { planBatch, type BatchPlan } from './batch-plan.js';
 import { deadLetter } from './dead-letter.js';
 import { writePlan } from './pg-writer.js';
 import { Backoff, isTransient } from './retry.js';
-import { entryTimeMs, type StreamEntry } from './stream-entry.js';
+import { entryTimeMs, entryTrace, type StreamEntry } from './stream-entry.js';
 import { StreamSource } from './stream-source.js';
 import { LagWindow, emptyStats, type SyncStats } from './sync-stats.js';
 import { accountVersionKey } from './account-version.js';
@@ -186,7 +186,7 @@ export class SyncLoop {
       attempts++;
       const entry = entries[0] as StreamEntry;
       if (attempts >= this.deps.sync.maxAttempts) return this.poison(entry, `postgres rejected it: ${err.message}`, attempts);
-      this.deps.logger.warn({ stream: entry.stream, id: entry.id, attempts, err: err.message }, 'event failed; retrying');
+      this.deps.logger.warn({ stream: entry.stream, id: entry.id, attempts, err: err.message, ...entryTrace(entry) }, 'event failed; retrying');
       await this.backoff.wait(this.abort.signal);
     }
   }
@@ -249,7 +249,7 @@ export class SyncLoop {
   }
 
   private async poison(entry: StreamEntry, reason: string, attempts: number): Promise<void> {
-    this.deps.logger.error({ stream: entry.stream, id: entry.id, reason, attempts }, 'event dead-lettered');
+    this.deps.logger.error({ stream: entry.stream, id: entry.id, reason, attempts, ...entryTrace(entry) }, 'event dead-lettered');
     for (;;) {
       try {
         await deadLetter(this.deps.control, this.deps.sync.group, entry, reason, attempts);

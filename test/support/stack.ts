@@ -63,6 +63,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     TIERBOOK_NGINX_PORT: String(nginxPort),
     TIERBOOK_PREMIUM_THREADS: '1',
     TIERBOOK_SHARED_THREADS: '1',
+    // A test stack's stop drains at once (test/ops/health-probe.test.ts tests the grace).
+    TIERBOOK_DRAIN_HEALTH_GRACE_MS: '0',
     ...opts.env,
   });
   const logger = createLogger(config);

@@ -83,6 +83,7 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
   const env: NodeJS.ProcessEnv = {
     ...primaryEnv({ redisUrl: redisSrv.url, databaseUrl: pgSrv.url, basePort: base, processes, adminPort, dir }),
     TIERBOOK_DRAIN_MS: '5000',
+    TIERBOOK_DRAIN_HEALTH_GRACE_MS: '200',
     TIERBOOK_SYNC_CONSUMER: `ops-test-${process.pid}`,
     ...opts.env,
   };

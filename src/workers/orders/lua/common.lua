@@ -67,7 +67,14 @@ local function stateOf(o)
     ctime = o.ctime, utime = o.utime, ver = o.ver, seq = o.seq }
 end
 
-local function emit(kind, doc) return redis.call('XADD', K('events'), '*', 'k', kind, 'd', cjson.encode(doc)) end
+-- The calling request's W3C traceparent, set by a script from its last ARGV ('' for none):
+-- its events carry it as a third field `tp`, so the sync's logs and dead letters name the
+-- caller's trace. Without one the entry is exactly as before.
+local TP = ''
+local function emit(kind, doc)
+  if TP == '' then return redis.call('XADD', K('events'), '*', 'k', kind, 'd', cjson.encode(doc)) end
+  return redis.call('XADD', K('events'), '*', 'k', kind, 'd', cjson.encode(doc), 'tp', TP)
+end
 
 local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
 
