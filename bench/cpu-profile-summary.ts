@@ -28,7 +28,10 @@ export function placeOf(frame: ProfileNode['callFrame']): string {
   if (url === '') return 'native / VM';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  if (url.startsWith('node:')) {
+    const parts = url.slice(5).split('/');
+    return `node:${parts[0] === 'internal' && parts.length > 2 ? `internal/${parts[1]}` : parts[0]}`;
+  }
   const ours = /\/dist\/((?:src|bench|loadtest)\/[^/]+)/.exec(url);
   return ours ? ours[1]! : url;
 }
@@ -40,11 +43,13 @@ function files(paths: string[]): string[] {
 const byPlace = new Map<string, number>();
 const byFunction = new Map<string, number>();
 let busyUs = 0;
+const perFile: { file: string; us: number }[] = [];
 const list = files(positionals);
 if (list.length === 0) throw new Error('no .cpuprofile files given (a folder or files)');
 for (const f of list) {
   const p = JSON.parse(readFileSync(f, 'utf8')) as Profile;
   const nodes = new Map(p.nodes.map((n) => [n.id, n]));
+  const before = busyUs;
   p.samples.forEach((id, i) => {
     const n = nodes.get(id);
     const us = p.timeDeltas[i] ?? 0;
@@ -56,11 +61,19 @@ for (const f of list) {
     const fn = `${n.callFrame.functionName || '(anonymous)'} ${place}:${n.callFrame.lineNumber + 1}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   });
+  perFile.push({ file: f, us: busyUs - before });
 }
 const top = Number(args.top);
 const pct = (us: number) => ((100 * us) / busyUs).toFixed(1);
 console.log(`${list.length} profile(s), ${(busyUs / 1e6).toFixed(2)} s of CPU (idle left out)\n`);
-console.log('| where | self % |\n| --- | ---: |');
+// Node names them CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is a
+// process's event loop, the others its worker threads.
+console.log('| profile | thread | CPU s |\n| --- | --- | ---: |');
+for (const { file, us } of perFile.sort((a, b) => b.us - a.us)) {
+  const m = /CPU\.\d+\.\d+\.(\d+)\.(\d+)\.\d+\.cpuprofile$/.exec(file);
+  console.log(`| ${m ? `pid ${m[1]}` : file} | ${m ? (m[2] === '0' ? 'event loop' : `worker thread ${m[2]}`) : '?'} | ${(us / 1e6).toFixed(2)} |`);
+}
+console.log('\n| where | self % |\n| --- | ---: |');
 for (const [k, v] of [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`| ${k} | ${pct(v)} |`);
 console.log('\n| function | self % |\n| --- | ---: |');
 for (const [k, v] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`| \`${k}\` | ${pct(v)} |`);

@@ -73,7 +73,11 @@ export async function startGatewayCluster(config: Config, state: StackState): Pr
     });
   }
   const log = openSync(join(stackDir(), 'gateway.log'), 'a');
-  const child = spawn(process.execPath, [fromRoot('dist', 'src', 'server', 'main.js')], {
+  // TIERBOOK_CPU_PROF_DIR: every process of the cluster (the primary and its forked gateways,
+  // which inherit its execArgv) writes a V8 CPU profile there when it exits (bench/cpu-profile-summary.ts).
+  const profDir = process.env.TIERBOOK_CPU_PROF_DIR;
+  const profile = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const child = spawn(process.execPath, [...profile, fromRoot('dist', 'src', 'server', 'main.js')], {
     stdio: ['ignore', log, log],
     detached: true,
     env: process.env,
