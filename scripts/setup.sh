@@ -6,15 +6,14 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 
-# 1. From Debian's packages: Redis, Postgres, nginx, Prometheus (and python3-grpcio). We run our own instances on
+# 1. From Debian's packages: Redis, Postgres, nginx, Prometheus (and python3-venv). We run our own instances on
 #    non-default loopback ports, so the packages' system services are kept from starting.
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server redis-tools)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
-# Python's grpcio, for the test that checks nginx's own answers with all three gRPC clients
-# (test/ops/nginx-answers.test.ts; clients/python). Debian's package lands in /usr/bin/python3.
-python3 -c 'import grpc' >/dev/null 2>&1 || /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+# Python's venv module, for the project venv of step 4 (Debian splits it out of python3).
+[ -x .tools/python/bin/python ] || python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 # Operators' tools the suite runs for real: Prometheus and promtool (test/ops/prometheus.test.ts,
 # the alert rules' unit tests), rsvg-convert (load-test charts checked as images).
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
@@ -48,5 +47,15 @@ if [ ! -x .tools/bin/ghz ]; then say "installing ghz"; go install github.com/boj
 if [ ! -x .tools/bin/grpcurl ]; then say "installing grpcurl"; go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.1; fi
 if [ ! -x .tools/bin/grpc-health-probe ]; then say "installing grpc-health-probe"; go install github.com/grpc-ecosystem/grpc-health-probe@v0.4.63; fi
 
-# 4. Build.
+# 4. Python's grpcio, grpcio-tools and protobuf, pinned in clients/python/requirements.txt, in a
+#    project-local venv (Debian's python3-grpc-tools is too old for today's protobuf): the Python
+#    client example and its generated stubs (clients/python), and the three-clients nginx test.
+if [ ! -x .tools/python/bin/python ] || [ clients/python/requirements.txt -nt .tools/python/pyvenv.cfg ]; then
+  say "installing the Python client's packages into .tools/python"
+  python3 -m venv .tools/python
+  .tools/python/bin/pip install --quiet --disable-pip-version-check -r clients/python/requirements.txt
+  touch .tools/python/pyvenv.cfg
+fi
+
+# 5. Build.
 npx tsc -p tsconfig.json

@@ -8,5 +8,5 @@ case "$cmd" in
   down|status)
     if [ ! -f dist/src/devstack/cli.js ]; then echo "tierbook stack is not running"; exit 0; fi
     exec node dist/src/devstack/cli.js "$cmd" ;;
-  *) echo "usage: scripts/stack.sh up [--detach] | down | status" >&2; exit 2 ;;
+  *) echo "usage: scripts/stack.sh up [--detach] [--hosts N] | down | status" >&2; exit 2 ;;
 esac

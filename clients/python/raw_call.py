@@ -1,11 +1,12 @@
 """One raw unary gRPC call with Python's grpcio; prints the outcome as one JSON line.
 
 Used by test/ops/nginx-answers.test.ts to see tierbook's answers (nginx's own ones included)
-the way a Python service sees them. grpcio comes from Debian (python3-grpcio, installed by
-scripts/setup.sh); it has no googleapis protos, so the ErrorInfo in grpc-status-details-bin
-is passed on as base64 for the caller to decode.
+the way a Python service sees them, with the raw bytes the test framed (no stubs), so the
+ErrorInfo in grpc-status-details-bin is passed on as base64 for the caller to decode
+(place_and_get.py decodes it with the generated stubs). grpcio is from the venv .tools/python
+that scripts/setup.sh creates.
 
-    python3 clients/python/raw_call.py HOST:PORT /tierbook.v1.OrderService/GetOrder HEX [API_KEY]
+    .tools/python/bin/python clients/python/raw_call.py HOST:PORT /tierbook.v1.OrderService/GetOrder HEX [API_KEY]
 """
 import base64
 import json

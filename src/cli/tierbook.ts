@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createAccount } from '../shared/accounts-store.js';
+import { addApiKey, createAccount, revokeApiKeys } from '../shared/accounts-store.js';
 import { loadConfig } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import { createSql } from '../shared/postgres.js';
@@ -12,6 +12,11 @@ const USAGE = `usage: tierbook <command>
 
   accounts create --tier <${TIERS.join('|')}> [--name <name>] [--json]
       Creates an account and prints its API key (shown once; only its hash is stored).
+  keys create --account <account id> [--json]
+      Issues another API key for an account (rotation: create the new key, move clients, revoke the old).
+  keys revoke (--key <api key> | --account <account id>)
+      Revokes one key, or every live key of an account. Gateway processes that cached the key
+      stop accepting it within TIERBOOK_AUTH_CACHE_MS (5 s by default).
   migrate
       Applies pending database migrations.
   rebuild [--force]
@@ -46,6 +51,38 @@ async function main(argv: string[]): Promise<number> {
       await sql.end({ timeout: 2 });
     }
     return 0;
+  }
+  if (cmd === 'keys' && (sub === 'create' || sub === 'revoke')) {
+    const account = typeof flags.account === 'string' ? flags.account : undefined;
+    const key = typeof flags.key === 'string' ? flags.key : undefined;
+    if (sub === 'create' ? !account : (account === undefined) === (key === undefined)) {
+      console.error(sub === 'create' ? 'keys create needs --account <account id>' : 'keys revoke needs exactly one of --key <api key> or --account <account id>');
+      return 2;
+    }
+    const sql = createSql(config.databaseUrl, { max: 1, appName: 'tierbook-cli' });
+    const redis = createRedis(config.redisUrl);
+    try {
+      if (sub === 'create') {
+        const made = await addApiKey(sql, redis, account!);
+        if (!made) {
+          console.error(`no account ${account}`);
+          return 1;
+        }
+        if (flags.json) console.log(JSON.stringify(made));
+        else console.log(`api key  ${made.apiKey}  (account ${made.accountId}, ${made.tier})\nKeep the key: it is not stored and cannot be shown again.`);
+        return 0;
+      }
+      const n = await revokeApiKeys(sql, redis, key !== undefined ? { apiKey: key } : { accountId: account! });
+      if (n === 0) {
+        console.error(key !== undefined ? 'no live key matches --key (unknown, or revoked already)' : `account ${account} has no live key`);
+        return 1;
+      }
+      console.log(`revoked ${n} key${n === 1 ? '' : 's'}; gateways refuse ${n === 1 ? 'it' : 'them'} within TIERBOOK_AUTH_CACHE_MS (${config.gateway.authCacheMs} ms)`);
+      return 0;
+    } finally {
+      redis.disconnect();
+      await sql.end({ timeout: 2 });
+    }
   }
   if (cmd === 'migrate') {
     const sql = createSql(config.databaseUrl, { max: 1, appName: 'tierbook-cli' });

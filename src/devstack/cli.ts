@@ -10,6 +10,7 @@ import { fromRoot } from '../shared/paths.js';
 import {
   liveParts, readState, stackDir, startGatewayCluster, startPostgresPart, startProxy, startRedisPart, stopParts, stopStack, STACK_ORDER, type StackState,
 } from './stack.js';
+import { stackHostAddresses } from './stack-hosts.js';
 
 /**
  * `npm run stack` / `stack:stop` / `stack:status`: the whole local stack on loopback, from
@@ -44,14 +45,22 @@ async function prepareData(config: Config): Promise<DemoAccount> {
   }
 }
 
+/** Where the gateways listen: the one bind address, or every host's. */
+function gatewayAddresses(config: Config): string {
+  const hosts = stackHostAddresses(stackDir());
+  return hosts ? `{${hosts.join(',')}}` : config.gateway.host;
+}
+
 function printSummary(config: Config, demo: DemoAccount): void {
   const grpcurl = existsSync(fromRoot('.tools', 'bin', 'grpcurl')) ? '.tools/bin/grpcurl' : 'grpcurl';
   const n = config.gateway.processes;
   const premium = config.gateway.premiumProcesses;
+  const hosts = stackHostAddresses(stackDir());
+  const hostsNote = hosts ? ` on each of ${hosts.length} hosts, each with its own sync consumer and admin port ${config.adminPort}` : '';
   console.log(`
 tierbook is up
   gRPC (nginx)   127.0.0.1:${config.nginxPort}${premium ? ` (every tier); premium accounts: 127.0.0.1:${config.nginxPremiumPort}` : ''}
-  gateways       127.0.0.1:${config.gateway.basePort}-${config.gateway.basePort + n - 1} (${n} processes${premium ? `, the first ${premium} premium-only` : ''})
+  gateways       ${gatewayAddresses(config)}:${config.gateway.basePort}-${config.gateway.basePort + n - 1} (${n} processes${hostsNote}${premium ? `, the first ${premium} premium-only` : ''})
   redis          ${config.redisUrl}
   postgres       ${config.databaseUrl}
   logs, data     ${stackDir()}
@@ -126,8 +135,13 @@ async function up(detach: boolean): Promise<number> {
 
 async function main(cmd: string | undefined, args: string[]): Promise<number> {
   switch (cmd) {
-    case 'up':
+    case 'up': {
+      // --hosts N: N gateway hosts on 127.0.0.2.. (src/devstack/stack-hosts.ts); the parts
+      // started below read it from the environment, as a restart by `up` would.
+      const hosts = args.indexOf('--hosts');
+      if (hosts >= 0) process.env.TIERBOOK_STACK_HOSTS = args[hosts + 1] ?? '';
       return up(args.includes('--detach'));
+    }
     case 'down':
       if (liveParts().length === 0) console.log('tierbook stack is not running');
       await stopStack();
@@ -140,7 +154,7 @@ async function main(cmd: string | undefined, args: string[]): Promise<number> {
       return live.size > 0 ? 0 : 3;
     }
     default:
-      console.error('usage: stack up [--detach] | down | status');
+      console.error('usage: stack up [--detach] [--hosts N] | down | status');
       return 2;
   }
 }

@@ -10,8 +10,14 @@ export type { NginxTls } from './nginx-tls.js';
 export interface NginxOptions {
   dir: string;
   port: number;
-  /** Gateway ports on 127.0.0.1 to balance over. */
+  /** Gateway ports to balance over, on each of `upstreamHosts`. */
   upstreamPorts: number[];
+  /**
+   * Addresses of the gateway hosts (default just 127.0.0.1). Every host runs the same port
+   * layout (TIERBOOK_GATEWAY_BASE_PORT, TIERBOOK_GATEWAY_PROCESSES) on its own bind address
+   * (TIERBOOK_GATEWAY_HOST), so the upstream lists each port on each host.
+   */
+  upstreamHosts?: string[];
   maxMessageBytes: number;
   /** Serve clients over TLS instead of h2c. */
   tls?: NginxTls;
@@ -22,10 +28,11 @@ export interface NginxOptions {
 /** The template's upstream block, found by its name (it ends at the first line "    }"). */
 const UPSTREAM_BLOCK = /    upstream tierbook_gateways \{[\s\S]*?\n    \}\n/;
 
-const serverLines = (ports: number[]) =>
-  ports
+const serverLines = (ports: number[], hosts: string[] = ['127.0.0.1']) =>
+  hosts
+    .flatMap((h) => ports.map((p) => `${h}:${p}`))
     // max_fails=0: a gateway that restarts is never blacklisted; connect errors retry elsewhere.
-    .map((p) => `        server 127.0.0.1:${p} max_fails=0;`)
+    .map((address) => `        server ${address} max_fails=0;`)
     .join('\n');
 
 /** Fills in deploy/nginx/tierbook.conf.template for this run. */
@@ -39,7 +46,7 @@ export function renderNginxConfig(opts: NginxOptions): string {
     // The premium group is the same upstream block (keepalive and all) with its own servers.
     const block = UPSTREAM_BLOCK.exec(template)?.[0];
     if (!block) throw new Error('deploy/nginx/tierbook.conf.template has no "upstream tierbook_gateways" block');
-    const premiumBlock = block.replace('tierbook_gateways', 'tierbook_premium').replace('{{UPSTREAM_SERVERS}}', serverLines(opts.premium.upstreamPorts));
+    const premiumBlock = block.replace('tierbook_gateways', 'tierbook_premium').replace('{{UPSTREAM_SERVERS}}', serverLines(opts.premium.upstreamPorts, opts.upstreamHosts));
     template = template.replace(block, `${block}\n${premiumBlock}`);
   }
   return template
@@ -47,7 +54,7 @@ export function renderNginxConfig(opts: NginxOptions): string {
     .replaceAll('{{LISTEN_BLOCK}}', listenBlock(listens, opts.tls))
     .replaceAll('{{UPSTREAM_BLOCK}}', upstreamBlock(opts.tls))
     .replaceAll('{{PREFIX}}', opts.dir)
-    .replaceAll('{{UPSTREAM_SERVERS}}', serverLines(opts.upstreamPorts))
+    .replaceAll('{{UPSTREAM_SERVERS}}', serverLines(opts.upstreamPorts, opts.upstreamHosts))
     .replaceAll('{{MAX_BODY}}', String(opts.maxMessageBytes + 5));
 }
 

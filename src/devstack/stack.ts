@@ -8,6 +8,7 @@ import { startRedis } from './redis.js';
 import { startPostgres } from './postgres.js';
 import { startNginx } from './nginx.js';
 import { portsByRole } from '../shared/gateway-layout.js';
+import { forgetHosts, stackHostAddresses, stackHosts, startGatewayHosts, stopExtraHosts } from './stack-hosts.js';
 
 /** What a running stack is made of, kept in <stack dir>/pids.json so `down` stops exactly it. */
 export interface StackState {
@@ -63,8 +64,20 @@ export async function startPostgresPart(config: Config, state: StackState): Prom
 
 /** Starts `node dist/src/server/main.js` (the cluster primary) and waits for every port. */
 export async function startGatewayCluster(config: Config, state: StackState): Promise<void> {
+  const hosts = stackHosts(stackDir());
+  if (hosts > 1) {
+    // Several gateway hosts on loopback addresses of their own (src/devstack/stack-hosts.ts).
+    return startGatewayHosts(config, stackDir(), hosts, (pid) => {
+      state.gateway = pid;
+      writeState(state);
+    });
+  }
   const log = openSync(join(stackDir(), 'gateway.log'), 'a');
-  const child = spawn(process.execPath, [fromRoot('dist', 'src', 'server', 'main.js')], {
+  // TIERBOOK_CPU_PROF_DIR: every process of the cluster (the primary and its forked gateways,
+  // which inherit its execArgv) writes a V8 CPU profile there when it exits (bench/cpu-profile-summary.ts).
+  const profDir = process.env.TIERBOOK_CPU_PROF_DIR;
+  const profile = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const child = spawn(process.execPath, [...profile, fromRoot('dist', 'src', 'server', 'main.js')], {
     stdio: ['ignore', log, log],
     detached: true,
     env: process.env,
@@ -84,6 +97,7 @@ export async function startProxy(config: Config, state: StackState): Promise<voi
     dir: join(stackDir(), 'nginx'),
     port: config.nginxPort,
     upstreamPorts: ports.general,
+    upstreamHosts: stackHostAddresses(stackDir()),
     ...(ports.premium.length > 0 ? { premium: { port: config.nginxPremiumPort, upstreamPorts: ports.premium } } : {}),
     maxMessageBytes: config.gateway.maxMessageBytes,
     // With certificates configured the gateways serve TLS, so nginx serves and proxies TLS too.
@@ -98,6 +112,8 @@ export async function stopParts(parts: (keyof StackState)[], log: (line: string)
   const state = readState();
   for (const part of [...STACK_ORDER].reverse()) {
     const pid = state[part];
+    // The other gateway hosts go with the first one, whether or not it still runs.
+    if (part === 'gateway' && parts.includes(part)) await stopExtraHosts(stackDir(), log);
     if (pid === undefined || !parts.includes(part)) continue;
     if (isAlive(pid)) {
       log(`stopping ${part} (pid ${pid})`);
@@ -109,5 +125,6 @@ export async function stopParts(parts: (keyof StackState)[], log: (line: string)
 /** Stops everything pids.json names and forgets it. */
 export async function stopStack(log: (line: string) => void = console.log): Promise<void> {
   await stopParts(STACK_ORDER, log);
+  forgetHosts(stackDir());
   if (existsSync(pidsFile())) rmSync(pidsFile());
 }

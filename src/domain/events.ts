@@ -4,7 +4,9 @@
  *
  * Every book has one Redis stream, `{bk:<SYMBOL>}:events`, written by the same Lua script
  * that changes the book, in the same atomic step (DESIGN invariant 1). Each stream entry has
- * exactly two fields: `k` (the EventKind) and `d` (the JSON document below). All integers
+ * two fields, `k` (the EventKind) and `d` (the JSON document below), and a third, `tp`, only
+ * when the call that caused it carried a W3C traceparent (its normalized value; the sync's
+ * log lines and dead letters name that trace). Readers ignore fields they do not know. All integers
  * that can be money or quantities are decimal strings in JSON, because Lua's cjson prints
  * numbers with 14 significant digits and JavaScript numbers are doubles; parse them with
  * BigInt. Times are Unix epoch milliseconds as strings (from Redis TIME, so every gateway

@@ -19,8 +19,12 @@ export interface RunningGateway {
   port: number;
   /** This process's metrics (the primary pulls them over IPC; tests may read them directly). */
   metrics: GatewayMetrics;
-  /** Graceful: NOT_SERVING, stop accepting, drain in-flight calls (up to drainMs), close pools. */
-  shutdown(): Promise<void>;
+  /**
+   * Graceful: NOT_SERVING, keep serving for the health grace (not when `replaced`: a rolling
+   * restart's replacement already listens), stop accepting, drain in-flight calls (up to
+   * drainMs), close pools.
+   */
+  shutdown(opts?: { replaced?: boolean }): Promise<void>;
 }
 
 /**
@@ -63,10 +67,18 @@ export async function startGateway(config: Config, logger: Logger, port: number,
   return {
     port: bound,
     metrics,
-    shutdown() {
+    shutdown({ replaced = false } = {}) {
       closing ??= (async () => {
         health.setStatus('', 'NOT_SERVING');
         for (const svc of apiServices) health.setStatus(svc.typeName, 'NOT_SERVING');
+        // Health grace: still listening and serving every call (nginx and other clients keep
+        // working), but a health checker's fresh connection now reads NOT_SERVING and takes
+        // this process (or host) out of rotation before it stops accepting.
+        const graceMs = replaced ? 0 : config.gateway.drainHealthGraceMs;
+        if (graceMs > 0) {
+          logger.info({ graceMs }, 'health grace: NOT_SERVING, still accepting and serving before the drain');
+          await new Promise((r) => setTimeout(r, graceMs));
+        }
         // Stop accepting; let nginx close its connections to us (PINGs, no GOAWAY, so no call
         // it sends meanwhile is refused); only the connections still open after the quiet
         // phase get the GOAWAY notice, and a moment to read it before the final GOAWAY

@@ -13,7 +13,7 @@ import { registerSyncMetrics } from './metrics/sync-metrics.js';
 import { registerRedisMemoryMetrics } from './metrics/redis-memory-metrics.js';
 import { createRedis } from '../shared/redis.js';
 import { roleOf } from '../shared/gateway-layout.js';
-import { superviseGateways } from './supervisor.js';
+import { DRAIN_REPLACED, superviseGateways } from './supervisor.js';
 
 /**
  * The gateway cluster's entry point. The primary supervises N gateway processes, runs this
@@ -117,10 +117,20 @@ if (cluster.isPrimary) {
   }
   const gateway = await startGateway(config, logger, config.gateway.basePort + index, `gateway-${index}`, role);
   process.send?.({ type: 'ready', index });
-  const stop = () => void gateway.shutdown().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
+  let stopping = false;
+  const stop = (replaced = false) => {
+    if (stopping) return;
+    stopping = true;
+    void gateway.shutdown({ replaced }).then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop());
+  // A rolling restart replaces this process: its replacement already serves on the port, so
+  // the drain skips the health grace (supervisor.ts sends this instead of SIGTERM).
+  process.on('message', (msg: unknown) => {
+    if ((msg as { type?: string }).type === DRAIN_REPLACED) stop(true);
+  });
   // The primary is gone (killed): nobody supervises this process any more; drain and leave.
-  process.once('disconnect', stop);
+  process.once('disconnect', () => stop());
   // Ctrl-C reaches the whole process group; the primary decides the order of shutdown.
   process.on('SIGINT', () => {});
 }

@@ -22,6 +22,8 @@ export interface Supervisor {
   status(): GatewayStatus[];
 }
 
+/** The message that drains a process replaced in a rolling restart (no health grace: main.ts). */
+export const DRAIN_REPLACED = 'tierbook:drain-replaced';
 const MAX_BACKOFF_MS = 30_000;
 /**
  * A draining process gets this long beyond TIERBOOK_DRAIN_MS before SIGKILL: its drain
@@ -97,15 +99,18 @@ export async function superviseGateways(config: Config, logger: Logger, registry
       current.set(index, worker);
     });
 
-  const stopWorker = (worker: Worker): Promise<void> =>
+  /** Drains and stops a process: SIGTERM (health grace first), or, when it is `replaced`, the DRAIN_REPLACED message. */
+  const stopWorker = (worker: Worker, replaced = false): Promise<void> =>
     new Promise((resolve) => {
       if (worker.isDead()) return resolve();
-      const kill = setTimeout(() => worker.process.kill('SIGKILL'), config.gateway.drainMs + DRAIN_GRACE_MS);
+      const healthGraceMs = replaced ? 0 : config.gateway.drainHealthGraceMs;
+      const kill = setTimeout(() => worker.process.kill('SIGKILL'), healthGraceMs + config.gateway.drainMs + DRAIN_GRACE_MS);
       worker.once('exit', () => {
         clearTimeout(kill);
         resolve();
       });
-      worker.process.kill('SIGTERM');
+      if (replaced) worker.send({ type: DRAIN_REPLACED });
+      else worker.process.kill('SIGTERM');
     });
 
   await Promise.all(Array.from({ length: n }, (_, i) => fork(i)));
@@ -115,7 +120,7 @@ export async function superviseGateways(config: Config, logger: Logger, registry
     async stop() {
       stopping = true;
       await rolling?.catch(() => {});
-      await Promise.all([...current.values()].map(stopWorker));
+      await Promise.all([...current.values()].map((w) => stopWorker(w)));
     },
     rollingRestart() {
       // A second signal during a restart joins the one in progress.
@@ -126,7 +131,7 @@ export async function superviseGateways(config: Config, logger: Logger, registry
           if (old) outgoing.set(i, old);
           const next = await fork(i).finally(() => outgoing.delete(i));
           restarts?.inc({ reason: 'rolling' });
-          if (old) await stopWorker(old);
+          if (old) await stopWorker(old, true);
           logger.info({ index: i, gatewayPid: next.process.pid }, 'gateway replaced');
         }
         logger.info('rolling restart done');

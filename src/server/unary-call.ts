@@ -9,6 +9,7 @@ import { toServiceError } from './status.js';
 import type { TierPools } from './tier-pools.js';
 import { callStages } from './metrics/call-stages.js';
 import { nowMs } from '../workers/call-timing.js';
+import { forwardedTraceparent } from './metrics/trace-context.js';
 import type { CallResult, CallTask } from '../workers/task.js';
 
 export interface UnaryDeps {
@@ -68,6 +69,8 @@ export function unaryCall(method: string, deps: UnaryDeps): handleUnaryCall<Buff
           throw new ApiError('DEADLINE_PASSED', 'the call deadline passed before the call could run; it was not executed');
         }
         task = { method, accountId: principal.accountId, tier: principal.tier, payload: call.request, deadline, requestId };
+        const traceparent = forwardedTraceparent(call.metadata);
+        if (traceparent) task.traceparent = traceparent;
         result = await deps.pools.run(task, abort.signal);
         if (result.ok) {
           const p = result.payload;

@@ -63,3 +63,29 @@ export async function restoreAuthKeys(sql: Sql, redis: Redis): Promise<number> {
   await pipe.exec();
   return rows.length;
 }
+
+/** A new API key for an existing account (rotation: issue the new key, then revoke the old). */
+export async function addApiKey(sql: Sql, redis: Redis, accountId: string): Promise<(Principal & { apiKey: string }) | undefined> {
+  const [acct] = await sql<{ tier: string }[]>`SELECT tier FROM accounts WHERE account_id = ${accountId}`;
+  if (!acct || !isTierName(acct.tier)) return undefined;
+  const apiKey = newApiKey();
+  const keyHash = hashApiKey(apiKey);
+  await sql`INSERT INTO api_keys (key_hash, account_id) VALUES (${keyHash}, ${accountId})`;
+  await redis.hset(authKey(keyHash), 'account', accountId, 'tier', acct.tier);
+  return { accountId, tier: acct.tier, apiKey };
+}
+
+/**
+ * Revokes one key (by the key itself) or every live key of an account: Postgres first (the
+ * truth, and what the gateway falls back to), then the Redis entries. Gateway processes that
+ * cached a key stop accepting it within TIERBOOK_AUTH_CACHE_MS. Returns the keys revoked.
+ */
+export async function revokeApiKeys(sql: Sql, redis: Redis, which: { apiKey: string } | { accountId: string }): Promise<number> {
+  const rows = 'apiKey' in which
+    ? await sql<{ key_hash: string }[]>`UPDATE api_keys SET revoked_at = now()
+        WHERE key_hash = ${hashApiKey(which.apiKey)} AND revoked_at IS NULL RETURNING key_hash`
+    : await sql<{ key_hash: string }[]>`UPDATE api_keys SET revoked_at = now()
+        WHERE account_id = ${which.accountId} AND revoked_at IS NULL RETURNING key_hash`;
+  if (rows.length > 0) await redis.del(...rows.map((r) => authKey(r.key_hash)));
+  return rows.length;
+}

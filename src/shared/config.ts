@@ -131,6 +131,11 @@ export function loadConfig(env: Env = process.env) {
     },
     redisUrl: url(env, 'TIERBOOK_REDIS_URL', 'redis://127.0.0.1:56379', ['redis:', 'rediss:']),
     databaseUrl: url(env, 'TIERBOOK_DATABASE_URL', 'postgres://tierbook@127.0.0.1:55432/tierbook', ['postgres:', 'postgresql:']),
+    /**
+     * Longest a call waits for Postgres (history reads, analytics) before it is answered
+     * UNAVAILABLE; shorter than every tier's deadline (src/shared/pg-availability.ts).
+     */
+    postgresWaitMs: int(env, 'TIERBOOK_PG_WAIT_MS', 500, 10, 60_000),
     gateway: {
       host: str(env, 'TIERBOOK_GATEWAY_HOST', '127.0.0.1'),
       /** Gateway process i (0-based) listens on basePort + i; nginx balances over them. */
@@ -153,6 +158,14 @@ export function loadConfig(env: Env = process.env) {
       authCacheMs: int(env, 'TIERBOOK_AUTH_CACHE_MS', 5_000, 0),
       /** How long a graceful shutdown waits for in-flight calls. */
       drainMs: int(env, 'TIERBOOK_DRAIN_MS', 10_000, 0),
+      /**
+       * A stopping process answers health NOT_SERVING and keeps accepting and serving for this
+       * long before it stops listening and drains, so a health checker that opens a fresh
+       * connection (grpc-health-probe, a Kubernetes readiness probe, a load balancer) sees
+       * NOT_SERVING instead of a refused connection. Not in a rolling restart: there the
+       * replacement already serves on the port.
+       */
+      drainHealthGraceMs: int(env, 'TIERBOOK_DRAIN_HEALTH_GRACE_MS', 2_000, 0, 60_000),
       /** StreamExecutions subscribers one gateway process serves at once. */
       maxStreams: int(env, 'TIERBOOK_MAX_STREAMS', 1_000, 1, 100_000),
       /** A quiet StreamExecutions gets a HEARTBEAT message after this long without one. */

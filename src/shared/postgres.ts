@@ -1,12 +1,17 @@
 import postgres, { type Sql } from 'postgres';
+import { availabilityOf, reconnectBackoff } from './pg-availability.js';
 
 /** A postgres.js pool. `max` is per process: size it per role (gateway auth, sync, analytics). */
-export function createSql(url: string, opts: { max?: number; appName?: string } = {}): Sql {
-  return postgres(url, {
+export function createSql(url: string, opts: { max?: number; appName?: string; waitMs?: number } = {}): Sql {
+  const sql = postgres(url, {
     max: opts.max ?? 4,
     idle_timeout: 30,
     connect_timeout: 5,
+    backoff: reconnectBackoff,
     onnotice: () => {},
     connection: { application_name: opts.appName ?? 'tierbook' },
   });
+  // A request-path pool: its calls wait at most waitMs (src/shared/pg-availability.ts).
+  if (opts.waitMs !== undefined) availabilityOf(sql, opts.waitMs);
+  return sql;
 }

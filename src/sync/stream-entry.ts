@@ -11,6 +11,21 @@ export interface StreamEntry {
   fields: string[];
 }
 
+/**
+ * The trace of the call that produced an entry, for the sync's log lines about it: the
+ * `traceId` and the caller's span (`parentId`, as in the call log) from the entry's `tp`
+ * field (src/workers/orders/lua/common.lua), or nothing when the call carried no traceparent.
+ */
+export function entryTrace(entry: StreamEntry): { traceId?: string; parentId?: string } {
+  const f = entry.fields;
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    if (f[i] !== 'tp') continue;
+    const [, traceId, parentId] = (f[i + 1] ?? '').split('-');
+    return { traceId, parentId };
+  }
+  return {};
+}
+
 /** The append time of an entry, from its id (Redis stamps ids with its own clock). */
 export function entryTimeMs(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));

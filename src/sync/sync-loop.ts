@@ -7,7 +7,7 @@ import { planBatch, type BatchPlan } from './batch-plan.js';
 import { deadLetter } from './dead-letter.js';
 import { writePlan } from './pg-writer.js';
 import { Backoff, isTransient } from './retry.js';
-import { entryTimeMs, type StreamEntry } from './stream-entry.js';
+import { entryTimeMs, entryTrace, type StreamEntry } from './stream-entry.js';
 import { StreamSource } from './stream-source.js';
 import { LagWindow, emptyStats, type SyncStats } from './sync-stats.js';
 import { accountVersionKey } from './account-version.js';
@@ -62,6 +62,8 @@ export class SyncLoop {
   private readonly abort = new AbortController();
   private stopping = false;
   private lastClaim = 0;
+  /** The last claim pass came back full: a dead consumer's backlog may remain, claim again next. */
+  private claimBacklog = false;
   private sql: Sql;
 
   constructor(private readonly deps: SyncLoopDeps) {
@@ -126,13 +128,20 @@ export class SyncLoop {
     }
   }
 
-  /** Reclaimed entries first (periodically), else a batch that closes on size or linger time. */
+  /**
+   * Reclaimed entries first (periodically, and back to back while a dead consumer's backlog
+   * lasts), else a batch that closes on size or linger time. Without the back-to-back passes
+   * a host that died holding thousands of entries would hand them over one batch per
+   * claimIdleMs / 2 (15 s by default), keeping its orders out of Postgres for minutes.
+   */
   private async next(): Promise<StreamEntry[]> {
     const { claimIdleMs, lingerMs } = this.deps.sync;
-    if (Date.now() - this.lastClaim > claimIdleMs / 2) {
+    if (this.claimBacklog || Date.now() - this.lastClaim > claimIdleMs / 2) {
       this.lastClaim = Date.now();
-      const claimed = await this.source.claimStale(claimIdleMs, this.batch.target);
+      const target = this.batch.target;
+      const claimed = await this.source.claimStale(claimIdleMs, target);
       this.stats.reclaimed += claimed.length;
+      this.claimBacklog = claimed.length >= target;
       if (claimed.length) return claimed;
     }
     const target = this.batch.target;
@@ -177,7 +186,7 @@ export class SyncLoop {
       attempts++;
       const entry = entries[0] as StreamEntry;
       if (attempts >= this.deps.sync.maxAttempts) return this.poison(entry, `postgres rejected it: ${err.message}`, attempts);
-      this.deps.logger.warn({ stream: entry.stream, id: entry.id, attempts, err: err.message }, 'event failed; retrying');
+      this.deps.logger.warn({ stream: entry.stream, id: entry.id, attempts, err: err.message, ...entryTrace(entry) }, 'event failed; retrying');
       await this.backoff.wait(this.abort.signal);
     }
   }
@@ -240,7 +249,7 @@ export class SyncLoop {
   }
 
   private async poison(entry: StreamEntry, reason: string, attempts: number): Promise<void> {
-    this.deps.logger.error({ stream: entry.stream, id: entry.id, reason, attempts }, 'event dead-lettered');
+    this.deps.logger.error({ stream: entry.stream, id: entry.id, reason, attempts, ...entryTrace(entry) }, 'event dead-lettered');
     for (;;) {
       try {
         await deadLetter(this.deps.control, this.deps.sync.group, entry, reason, attempts);

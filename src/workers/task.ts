@@ -18,6 +18,8 @@ export interface CallTask {
   requestId: string;
   /** Shared with the gateway: [0] becomes 1 when the client cancels; checked before running. */
   cancelled?: Int32Array;
+  /** The call's W3C traceparent, validated and normalized; absent when it carried none. */
+  traceparent?: string;
   /** Epoch ms (sub-ms precision) when the gateway queued the call: the pool wait metric. */
   queuedAt?: number;
 }

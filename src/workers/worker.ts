@@ -44,7 +44,7 @@ function context(): ThreadContext {
     metrics,
     redis,
     writes: writePerTurn(redis),
-    sql: () => (sql ??= createSql(config.databaseUrl, { max: 2, appName: `tierbook-worker-${pool}` })),
+    sql: () => (sql ??= createSql(config.databaseUrl, { max: 2, appName: `tierbook-worker-${pool}`, waitMs: config.postgresWaitMs })),
   };
   return ctx;
 }

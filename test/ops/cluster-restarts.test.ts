@@ -93,6 +93,8 @@ test('rolling restart (SIGHUP) under load: zero failed calls, every call counted
   assert.equal(r.retried, 0);
   // Both old processes drained, and had connections from nginx to let go of.
   assert.equal(drains.length, 2, 'one drain per replaced process');
+  // A replaced process skips the health grace: its replacement already serves on the port.
+  assert.ok(!readFileSync(cluster.logFile, 'utf8').slice(logFrom).includes('"msg":"health grace:'), 'no health grace in a rolling restart');
   assert.ok(drains.every((d) => d.connections > 0), 'the drained processes had connections');
   // nginx closed every one of them on the PINGs: no connection needed the GOAWAY notice.
   assert.ok(drains.every((d) => d.notified === 0 && d.closedQuietly === d.connections), 'a drained process sent a GOAWAY under load');
@@ -241,6 +243,8 @@ test('SIGTERM under load: gateways drain, then the sync commits every acknowledg
   const drained = log.lastIndexOf('"msg":"gateway stopped"');
   const synced = log.lastIndexOf('"msg":"sync stopped"');
   assert.ok(drained > 0 && synced > drained, 'the sync stops after the gateways drained');
+  // A stop gives every gateway its health grace (NOT_SERVING while still serving) first.
+  assert.equal(log.split('"msg":"health grace:').length - 1, 2, 'each of the 2 gateways had its health grace');
 
   // The data stores outlive the primary: what it left behind must be complete.
   const stream = eventStreamKey('AAPL');

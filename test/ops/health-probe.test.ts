@@ -2,7 +2,7 @@
  * The health checks operators and orchestrators run: grpc-health-probe (pinned, installed
  * by scripts/setup.sh into .tools/bin) against a real 2-process cluster, through nginx and on
  * each gateway's own port, for the whole server and each service; and what a probe sees while
- * one gateway drains.
+ * one gateway drains (NOT_SERVING during its health grace, TIERBOOK_DRAIN_HEALTH_GRACE_MS).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,8 +19,10 @@ const SERVICES = ['', 'tierbook.v1.OrderService', 'tierbook.v1.AnalyticsService'
 const label = (svc: string) => svc || '(server)';
 
 let cluster: OpsCluster;
+/** The draining process's health grace here: long enough for a few fresh probes. */
+const GRACE_MS = 1_500;
 before(async () => {
-  cluster = await startOpsCluster({ processes: 2 });
+  cluster = await startOpsCluster({ processes: 2, env: { TIERBOOK_DRAIN_HEALTH_GRACE_MS: String(GRACE_MS) } });
 });
 after(async () => {
   await cluster?.stop();
@@ -50,7 +52,7 @@ test('grpc-health-probe: SERVING for the server and each service, through nginx 
 
 type Check = (req: { service: string }, opts: { deadline: number }, cb: (err: ServiceError | null, res?: { status: string }) => void) => void;
 
-test('while a gateway drains: connected clients read NOT_SERVING, a fresh probe of its port gets no SERVING, nginx still serves', async (t) => {
+test('while a gateway drains: connected clients and a fresh grpc-health-probe read NOT_SERVING, then its port closes; nginx still serves', async (t) => {
   const port = cluster.gatewayPorts[1]!;
   const Health = makeGenericClientConstructor(healthService, 'Health');
   // A client connected before the drain (as a sidecar or a load balancer keeps its connection).
@@ -61,12 +63,29 @@ test('while a gateway drains: connected clients read NOT_SERVING, a fresh probe 
 
   const before = await cluster.readiness();
   const pid = before.gateways[1]!.pid!;
+  const signalled = Date.now();
   process.kill(pid, 'SIGTERM');
   const seen = new Map<string, string[]>(SERVICES.map((s) => [s, []]));
-  const probeDuring = probe(`127.0.0.1:${port}`, '', '500ms');
-  const viaNginx = probe(cluster.target, '', '5s');
-  // Ask until the draining process lets the connection go (its GOAWAY): at most 5 s.
-  for (const until = Date.now() + 5_000; Date.now() < until;) {
+  // Fresh grpc-health-probe runs on the draining port (a new connection each), for the server
+  // and each service in turn, until one cannot connect: the process stopped accepting.
+  const fresh = (async () => {
+    const runs: { svc: string; code: number; out: string; atMs: number }[] = [];
+    for (let i = 0; Date.now() - signalled < GRACE_MS + 5_000; i++) {
+      const svc = SERVICES[i % SERVICES.length]!;
+      const r = await probe(`127.0.0.1:${port}`, svc, '300ms');
+      runs.push({ svc, ...r, atMs: Date.now() - signalled });
+      if (r.code !== 4) break;
+    }
+    return runs;
+  })();
+  // Through nginx during the grace: each probe reaches one of the two processes.
+  const viaNginxDuring = (async () => {
+    const outs: string[] = [];
+    while (Date.now() - signalled < GRACE_MS - 300) outs.push((await probe(cluster.target, '', '1s')).out);
+    return outs;
+  })();
+  // Ask until the draining process lets the connection go (its GOAWAY): at most grace + 5 s.
+  for (const until = Date.now() + GRACE_MS + 5_000; Date.now() < until;) {
     const answers = await Promise.all(SERVICES.map(check));
     answers.forEach((a, i) => {
       const list = seen.get(SERVICES[i]!)!;
@@ -81,13 +100,24 @@ test('while a gateway drains: connected clients read NOT_SERVING, a fresh probe 
     assert.ok(list.includes('NOT_SERVING'), `${label(svc)} read NOT_SERVING during the drain: ${list.join(' -> ')}`);
     assert.ok(!list.slice(list.indexOf('NOT_SERVING')).includes('SERVING'), 'and never SERVING again from the draining process');
   }
-  // The draining process accepts no new connection: a probe of its port cannot report SERVING.
-  const during = await probeDuring;
-  t.diagnostic(`grpc-health-probe on the draining port ${port}: exit ${during.code}, ${during.out}`);
-  assert.notEqual(during.code, 0, during.out);
-  // nginx sends the probe to a gateway that serves.
-  const nginx = await viaNginx;
-  t.diagnostic(`grpc-health-probe through nginx during the drain: exit ${nginx.code}, ${nginx.out}`);
+  // During the grace the process still accepts: a fresh probe reads NOT_SERVING (exit 4) for
+  // the server and each service; after it, the port refuses (exit 2), never SERVING.
+  const runs = await fresh;
+  for (const r of runs) t.diagnostic(`grpc-health-probe on the draining port ${port}, ${label(r.svc)}, ${r.atMs} ms after SIGTERM: exit ${r.code}, ${r.out}`);
+  const graced = runs.filter((r) => r.code === 4);
+  assert.ok(graced.length >= SERVICES.length, `a fresh probe read NOT_SERVING for the server and each service: ${JSON.stringify(runs)}`);
+  for (const r of graced) assert.equal(r.out, 'service unhealthy (responded with "NOT_SERVING")');
+  const last = runs.at(-1)!;
+  assert.equal(last.code, 2, `after the grace the port refuses the connection: ${last.out}`);
+  assert.ok(last.atMs >= GRACE_MS, `and not before the grace ended (${last.atMs} ms)`);
+  // nginx answers throughout: SERVING from the process that serves, NOT_SERVING from the
+  // draining one while it is in its grace; once the draining port is closed, SERVING.
+  const during = await viaNginxDuring;
+  const tally = [...new Set(during)].map((o) => `${during.filter((d) => d === o).length} x ${o}`);
+  t.diagnostic(`grpc-health-probe through nginx during the grace: ${tally.join(', ')}`);
+  assert.ok(during.length > 0 && during.every((o) => o === 'status: SERVING' || o === 'service unhealthy (responded with "NOT_SERVING")'), during.join(' | '));
+  const nginx = await probe(cluster.target, '', '5s');
+  t.diagnostic(`grpc-health-probe through nginx after the grace: exit ${nginx.code}, ${nginx.out}`);
   assert.deepEqual(nginx, { code: 0, out: 'status: SERVING' });
 
   // The supervisor restarts the slot; its replacement serves on the same port.

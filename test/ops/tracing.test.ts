@@ -91,6 +91,12 @@ test('with tracing on, each call is a SERVER span in the caller\'s trace, export
     assert.equal(attr(traced!, 'rpc.grpc.status_code'), 5, 'NOT_FOUND');
     assert.equal(attr(traced!, 'tierbook.tier'), 'BLACK');
     assert.ok(BigInt(traced!.endTimeUnixNano) > BigInt(traced!.startTimeUnixNano));
+    // The call ran on a worker thread: its stages are on the span, within its duration.
+    const stageMs = ['admission', 'pool_wait', 'decode_logic_encode', 'redis', 'reply'].map((st) => Number(attr(traced!, `tierbook.stage.${st}_ms`)));
+    t.diagnostic(`traced span stages (ms): ${stageMs.join(', ')}`);
+    assert.ok(stageMs.every((ms) => Number.isFinite(ms) && ms >= 0), `every stage is on the span: ${stageMs}`);
+    const spanMs = Number(BigInt(traced!.endTimeUnixNano) - BigInt(traced!.startTimeUnixNano)) / 1e6;
+    assert.ok(stageMs.reduce((a, b) => a + b, 0) <= spanMs + 1, `the stages (${stageMs}) fit in the span (${spanMs} ms)`);
     // A call without a traceparent starts its own trace.
     assert.match(untraced!.traceId, /^[0-9a-f]{32}$/);
     assert.notEqual(untraced!.traceId, traced!.traceId);

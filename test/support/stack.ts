@@ -46,18 +46,25 @@ export interface TestStackOptions {
   withoutNginx?: boolean;
   /** A Redis the caller owns (e.g. one it kills and restarts) instead of a fresh one. */
   redisUrl?: string;
+  /** A Postgres the caller owns (e.g. one it kills and restarts) instead of a fresh one. */
+  databaseUrl?: string;
 }
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
-  const [redisSrv, pgSrv]: [TestServer | undefined, TestServer] = await Promise.all([opts.redisUrl ? undefined : startTestRedis(), startTestPostgres()]);
+  const [redisSrv, pgSrv]: [TestServer | undefined, TestServer | undefined] = await Promise.all([
+    opts.redisUrl ? undefined : startTestRedis(),
+    opts.databaseUrl ? undefined : startTestPostgres(),
+  ]);
   const nginxPort = await freePort();
   const config = loadConfig({
     TIERBOOK_REDIS_URL: opts.redisUrl ?? redisSrv!.url,
-    TIERBOOK_DATABASE_URL: pgSrv.url,
+    TIERBOOK_DATABASE_URL: opts.databaseUrl ?? pgSrv!.url,
     TIERBOOK_LOG_LEVEL: 'warn',
     TIERBOOK_NGINX_PORT: String(nginxPort),
     TIERBOOK_PREMIUM_THREADS: '1',
     TIERBOOK_SHARED_THREADS: '1',
+    // A test stack's stop drains at once (test/ops/health-probe.test.ts tests the grace).
+    TIERBOOK_DRAIN_HEALTH_GRACE_MS: '0',
     ...opts.env,
   });
   const logger = createLogger(config);
@@ -87,7 +94,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       await gateway.shutdown();
       redis.disconnect();
       await sql.end({ timeout: 2 });
-      await Promise.all([redisSrv?.stop(), pgSrv.stop()]);
+      await Promise.all([redisSrv?.stop(), pgSrv?.stop()]);
       rmSync(nginxDir, { recursive: true, force: true });
     },
   };

@@ -25,3 +25,20 @@ export function parseTraceparent(value: unknown): TraceContext | undefined {
   if (/^0+$/.test(traceId) || /^0+$/.test(parentId)) return undefined;
   return { traceId, parentId, sampled: (parseInt(flags, 16) & 1) === 1 };
 }
+
+/** A context as a version-00 `traceparent` value (what travels on to the stream events). */
+export function formatTraceparent(t: TraceContext): string {
+  return `00-${t.traceId}-${t.parentId}-${t.sampled ? '01' : '00'}`;
+}
+
+/**
+ * The caller's `traceparent`, validated and normalized, for the work the call hands on (its
+ * stream events); undefined when it carried none or an invalid one. One metadata lookup for
+ * a call without the header.
+ */
+export function forwardedTraceparent(metadata: { get(key: string): unknown[] } | undefined): string | undefined {
+  const raw = metadata?.get('traceparent')[0];
+  if (raw === undefined) return undefined;
+  const t = parseTraceparent(raw);
+  return t && formatTraceparent(t);
+}

@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import type { FillEvent, OrderState } from '../../domain/events.js';
+import { orderFromRow, type OrderRow as RawOrderRow } from '../../shared/order-row.js';
 
 /** One order of a book as Postgres has it, with what a rebuild needs besides its state. */
 export interface OrderRow {
@@ -9,11 +10,8 @@ export interface OrderRow {
   takerFills: FillEvent[];
 }
 
-interface RawOrder {
-  order_id: string; client_order_id: string; account_id: string; symbol: string; side: string;
-  order_type: string; tif: string; price: string; quantity: string; filled: string; notional: string;
-  status: string; reason: string; post_only: boolean; stp: string; ctime: string; utime: string;
-  ver: string; seq: string; placed_price: string; placed_qty: string; placed_ver: string;
+interface RawOrder extends RawOrderRow {
+  placed_price: string; placed_qty: string; placed_ver: string;
   taker_fills: FillEvent[] | null;
 }
 
@@ -43,13 +41,7 @@ export async function forEachOrder(sql: Sql, symbol: string, chunk: number, fn: 
     ORDER BY o.seq, o.order_id`.cursor(chunk);
   for await (const raw of cursor) {
     await fn(raw.map((r) => ({
-      order: {
-        id: r.order_id, coid: r.client_order_id, acct: r.account_id, sym: r.symbol,
-        side: r.side as OrderState['side'], type: r.order_type as OrderState['type'], tif: r.tif as OrderState['tif'],
-        px: r.price, qty: r.quantity, filled: r.filled, notional: r.notional,
-        status: r.status as OrderState['status'], reason: r.reason, post: r.post_only, stp: r.stp as OrderState['stp'],
-        ctime: r.ctime, utime: r.utime, ver: r.ver, seq: r.seq,
-      },
+      order: orderFromRow(r),
       placed: { px: r.placed_price, qty: r.placed_qty, ver: r.placed_ver },
       takerFills: r.taker_fills ?? [],
     })));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../../domain/errors.js';
 import type { TierName } from '../../domain/tiers.js';
 import type { Config } from '../../shared/config.js';
+import { availabilityOf, isPgUnavailable, reconnectBackoff } from '../../shared/pg-availability.js';
 
 /**
  * Postgres for analytics, one pool per tier per worker thread. Each pool sets the tier's
@@ -31,6 +32,7 @@ export class TierSql {
         max: POOL_MAX,
         idle_timeout: 30,
         connect_timeout: 5,
+        backoff: reconnectBackoff,
         onnotice: () => {},
         // No type-fetch query on connect: it would run under the tier's statement timeout
         // too, and the queries here pass and read only scalars.
@@ -54,7 +56,8 @@ export class TierSql {
   async run<T>(tier: TierName, name: string, inputs: Record<string, unknown>, query: (sql: Sql) => Promise<T>): Promise<T> {
     const started = performance.now();
     const attempt = async () => {
-      const out = await query(this.pool(tier));
+      const pool = this.pool(tier);
+      const out = await availabilityOf(pool, this.config.postgresWaitMs).run(() => query(pool));
       this.served.set(tier, (this.served.get(tier) ?? 0) + 1);
       return out;
     };
@@ -85,15 +88,13 @@ export class TierSql {
   }
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P03']);
-
 /** Maps a postgres.js error to the ApiError the client sees; anything else passes through. */
 export function mapPgError(err: unknown, tier: TierName, name: string, timeoutMs: number): unknown {
   const code = (err as { code?: unknown })?.code;
   if (code === '57014') {
     return new ApiError('QUERY_TIMEOUT', `${name} took longer than the ${tier} tier's ${timeoutMs} ms query timeout; narrow the range or retry later`, { tier, timeoutMs: String(timeoutMs) });
   }
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+  if (isPgUnavailable(err)) {
     return new ApiError('BACKEND_UNAVAILABLE', 'the history database is unavailable; retry later');
   }
   return err;

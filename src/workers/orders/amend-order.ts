@@ -32,7 +32,7 @@ export const amendOrder: UnaryHandler = async (ctx, call) => {
     if (req.newPriceTicks > inst.maxPriceTicks) throw invalidField('new_price_ticks', `must be at most ${inst.maxPriceTicks} for ${symbol}`);
   }
   if (req.newQuantityLots !== 0n) checkQuantity(req.newQuantityLots, inst, 'new_quantity_lots');
-  const r = await engine.amend(call.accountId, ref, req.newPriceTicks, req.newQuantityLots, symbol);
+  const r = await engine.amend(call.accountId, ref, req.newPriceTicks, req.newQuantityLots, symbol, call.traceparent);
   return toBinary(AmendOrderResponseSchema, create(AmendOrderResponseSchema, {
     order: toProtoOrder(r.order),
     fills: r.fills.map((f) => toProtoFill(f, 'taker')),

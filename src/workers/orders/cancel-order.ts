@@ -11,6 +11,6 @@ export const cancelOrder: UnaryHandler = async (ctx, call) => {
   const req = decodeRequest(CancelOrderRequestSchema, call.payload);
   const ref = toOrderRef(req);
   const { engine } = await orderContext(ctx);
-  const r = await engine.cancel(call.accountId, ref);
+  const r = await engine.cancel(call.accountId, ref, call.traceparent);
   return toBinary(CancelOrderResponseSchema, create(CancelOrderResponseSchema, { order: toProtoOrder(r.order) }));
 };

@@ -61,8 +61,11 @@ export class OrderEngine {
     this.scripts = orderScripts(redis);
   }
 
-  /** Places one order; refusals (risk, duplicates) throw ApiError. */
-  async place(accountId: string, o: OrderInput): Promise<EngineResult> {
+  /**
+   * Places one order; refusals (risk, duplicates) throw ApiError. `traceparent` (the call's,
+   * validated; '' for none) goes onto the order's stream events.
+   */
+  async place(accountId: string, o: OrderInput, traceparent = ''): Promise<EngineResult> {
     const fp = fingerprint(o);
     let reservation: string | undefined;
     if (o.coid !== '') {
@@ -74,7 +77,7 @@ export class OrderEngine {
     }
     const reply = await this.scripts.place(
       instrumentKey(o.symbol), accountId, o.coid, fp, o.side, o.type, o.tif,
-      o.price.toString(), o.qty.toString(), o.postOnly ? '1' : '0', o.stp,
+      o.price.toString(), o.qty.toString(), o.postOnly ? '1' : '0', o.stp, traceparent,
     );
     try {
       return parseReply(reply, { accountId, input: o });
@@ -88,20 +91,20 @@ export class OrderEngine {
   }
 
   /** Cancels the working rest of an order. */
-  async cancel(accountId: string, ref: OrderRef): Promise<EngineResult> {
+  async cancel(accountId: string, ref: OrderRef, traceparent = ''): Promise<EngineResult> {
     const symbol = await this.bookOf(accountId, ref, 'canceled');
     return this.orRetired(accountId, ref, 'canceled', symbol, async () =>
-      parseReply(await this.scripts.cancel(instrumentKey(symbol), accountId, ref.orderId ?? '', ref.coid ?? '')));
+      parseReply(await this.scripts.cancel(instrumentKey(symbol), accountId, ref.orderId ?? '', ref.coid ?? '', traceparent)));
   }
 
   /**
    * Changes price and/or total quantity (0n keeps the current value). `symbol` may be given
    * when the caller already resolved it (to validate against the instrument first).
    */
-  async amend(accountId: string, ref: OrderRef, newPrice: bigint, newQty: bigint, symbol?: string): Promise<EngineResult> {
+  async amend(accountId: string, ref: OrderRef, newPrice: bigint, newQty: bigint, symbol?: string, traceparent = ''): Promise<EngineResult> {
     const sym = symbol ?? await this.bookOf(accountId, ref, 'amended');
     return this.orRetired(accountId, ref, 'amended', sym, async () => parseReply(await this.scripts.amend(
-      instrumentKey(sym), accountId, ref.orderId ?? '', ref.coid ?? '', newPrice.toString(), newQty.toString(),
+      instrumentKey(sym), accountId, ref.orderId ?? '', ref.coid ?? '', newPrice.toString(), newQty.toString(), traceparent,
     )));
   }
 

@@ -6,6 +6,7 @@ import {
   PlaceOrdersRequestSchema, PlaceOrdersResponseSchema, type PlaceOrderResponse, type PlaceOrderResult,
 } from '../../gen/tierbook/v1/order_service_pb.js';
 import type { UnaryHandler } from '../handler.js';
+import type { CallTask } from '../task.js';
 import { orderContext } from './order-context.js';
 import type { EngineResult, OrderEngine } from './order-engine.js';
 import { toProtoFill, toProtoOrder } from './proto-mapping.js';
@@ -25,7 +26,7 @@ export const placeOrder: UnaryHandler = async (ctx, call) => {
   const req = decodeRequest(PlaceOrderRequestSchema, call.payload);
   const { engine, registry } = await orderContext(ctx);
   const input = toOrderInput(req, registry);
-  const result = await engine.place(call.accountId, input);
+  const result = await engine.place(call.accountId, input, call.traceparent);
   return toBinary(PlaceOrderResponseSchema, placeResponse(result));
 };
 
@@ -53,15 +54,16 @@ export const placeOrders: UnaryHandler = async (ctx, call) => {
       return;
     }
     const prev = chains.get(input.symbol) ?? Promise.resolve();
-    chains.set(input.symbol, prev.then(() => placeOne(engine, call.accountId, input, i, results)));
+    chains.set(input.symbol, prev.then(() => placeOne(engine, call, input, i, results)));
   });
   await Promise.all(chains.values());
   return toBinary(PlaceOrdersResponseSchema, create(PlaceOrdersResponseSchema, { results }));
 };
 
-async function placeOne(engine: OrderEngine, account: string, input: OrderInput, i: number, out: PlaceOrderResult[]) {
+async function placeOne(engine: OrderEngine, call: CallTask, input: OrderInput, i: number, out: PlaceOrderResult[]) {
   try {
-    out[i] = create(PlaceOrderResultSchema, { result: { case: 'placed', value: placeResponse(await engine.place(account, input)) } });
+    const placed = await engine.place(call.accountId, input, call.traceparent);
+    out[i] = create(PlaceOrderResultSchema, { result: { case: 'placed', value: placeResponse(placed) } });
   } catch (err) {
     if (!(err instanceof ApiError)) throw err; // Redis down etc.: the whole call fails
     out[i] = errorResult(err, i);

@@ -46,6 +46,28 @@ export interface OpsCluster {
 /** Environment that makes load tests about the cluster, not about the tier protections. */
 const OPEN_LIMITS = Object.fromEntries(['LITE', 'PRO', 'ELITE', 'BLACK'].map((t) => [`TIERBOOK_RATE_LIMIT_${t}`, '0']));
 
+/**
+ * A cluster primary's environment for operations tests: its data stores and ports, one thread
+ * per pool, JSON logs at info without per-call lines, and no rate limits.
+ */
+export function primaryEnv(o: { redisUrl: string; databaseUrl: string; basePort: number; processes: number; adminPort: number; dir: string }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TIERBOOK_REDIS_URL: o.redisUrl,
+    TIERBOOK_DATABASE_URL: o.databaseUrl,
+    TIERBOOK_GATEWAY_BASE_PORT: String(o.basePort),
+    TIERBOOK_GATEWAY_PROCESSES: String(o.processes),
+    TIERBOOK_ADMIN_PORT: String(o.adminPort),
+    TIERBOOK_PREMIUM_THREADS: '1',
+    TIERBOOK_SHARED_THREADS: '1',
+    TIERBOOK_LOG_LEVEL: 'info',
+    TIERBOOK_LOG_PRETTY: 'false',
+    TIERBOOK_CALL_LOG_SAMPLE: '0',
+    TIERBOOK_STACK_DIR: o.dir,
+    ...OPEN_LIMITS,
+  };
+}
+
 /** n consecutive free loopback ports (gateway i listens on base + i); premium-stack.test.ts uses it too. */
 export { consecutiveFreePorts as consecutivePorts } from '../../../src/devstack/ports.js';
 
@@ -59,21 +81,10 @@ export async function startOpsCluster(opts: { processes?: number; env?: Record<s
   const [base, adminPort, nginxPort] = [await consecutiveFreePorts(processes), await freePort(), await freePort()];
   const logFile = join(dir, 'cluster.log');
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TIERBOOK_REDIS_URL: redisSrv.url,
-    TIERBOOK_DATABASE_URL: pgSrv.url,
-    TIERBOOK_GATEWAY_BASE_PORT: String(base),
-    TIERBOOK_GATEWAY_PROCESSES: String(processes),
-    TIERBOOK_ADMIN_PORT: String(adminPort),
-    TIERBOOK_PREMIUM_THREADS: '1',
-    TIERBOOK_SHARED_THREADS: '1',
-    TIERBOOK_LOG_LEVEL: 'info',
-    TIERBOOK_LOG_PRETTY: 'false',
-    TIERBOOK_CALL_LOG_SAMPLE: '0',
+    ...primaryEnv({ redisUrl: redisSrv.url, databaseUrl: pgSrv.url, basePort: base, processes, adminPort, dir }),
     TIERBOOK_DRAIN_MS: '5000',
+    TIERBOOK_DRAIN_HEALTH_GRACE_MS: '200',
     TIERBOOK_SYNC_CONSUMER: `ops-test-${process.pid}`,
-    TIERBOOK_STACK_DIR: dir,
-    ...OPEN_LIMITS,
     ...opts.env,
   };
   const spawnPrimary = (): ChildProcess => {

@@ -25,9 +25,9 @@ export interface Outcome {
 /** GetOrder is the method every client calls: its request is one string we can make large. */
 const METHOD = 'tierbook.v1.OrderService/GetOrder';
 
-/** The first Python 3 with grpcio (pyenv's may lack the Debian package setup.sh installs). */
+/** The first Python 3 with grpcio: the project venv scripts/setup.sh makes, else a system one. */
 export const python = (() => {
-  for (const exe of ['python3', '/usr/bin/python3']) {
+  for (const exe of [fromRoot('.tools', 'python', 'bin', 'python'), 'python3', '/usr/bin/python3']) {
     try {
       execFileSync(exe, ['-c', 'import grpc'], { stdio: 'ignore' });
       return exe;
@@ -65,7 +65,7 @@ async function grpcurl(target: string, clientOrderId: string): Promise<Outcome> 
 }
 
 async function grpcio(target: string, request: Uint8Array): Promise<Outcome> {
-  if (!python) throw new Error('no python3 with grpcio: run scripts/setup.sh (it installs python3-grpcio)');
+  if (!python) throw new Error('no python3 with grpcio: run scripts/setup.sh (it creates the venv .tools/python)');
   const script = fromRoot('clients', 'python', 'raw_call.py');
   const out = await run(python, [script, target, `/${METHOD}`, Buffer.from(request).toString('hex')], 30_000);
   if (out.code !== 0) throw new Error(`raw_call.py failed: ${out.stderr}`);

@@ -1,8 +1,9 @@
 -- amend: ARGV = acct, order id ('' to use the client order id), client order id,
--- new price ('0' keeps it), new total quantity ('0' keeps it).
+-- new price ('0' keeps it), new total quantity ('0' keeps it), [traceparent].
 -- Reducing only the quantity keeps time priority; any other change re-queues the order,
 -- and a new price that crosses the book trades at once, as a taker.
 local acct = ARGV[1]
+TP = ARGV[6] or ''
 local o, refused = workingOrder(acct, 'amended', true)
 if not o then return refused end
 

@@ -1,5 +1,6 @@
--- cancel: ARGV = acct, order id ('' to use the client order id), client order id.
+-- cancel: ARGV = acct, order id ('' to use the client order id), client order id, [traceparent].
 local acct = ARGV[1]
+TP = ARGV[4] or ''
 local o, refused = workingOrder(acct, 'canceled')
 if not o then return refused end
 unrest(o)

@@ -98,8 +98,15 @@ local function positionJson(p)
     .. '","ver":"' .. p.ver .. '","realized":"' .. p.realized .. '"}'
 end
 
+-- The calling request's W3C traceparent, set by a script from its last ARGV ('' for none):
+-- its events carry it as a third field `tp`, so the sync's logs and dead letters name the
+-- caller's trace. Without one the entry is exactly as before.
+local TP = ''
 -- Appends one event (its JSON document) to the book's stream; returns the entry id.
-local function emit(kind, json) return redis.call('XADD', K('events'), '*', 'k', kind, 'd', json) end
+local function emit(kind, json)
+  if TP == '' then return redis.call('XADD', K('events'), '*', 'k', kind, 'd', json) end
+  return redis.call('XADD', K('events'), '*', 'k', kind, 'd', json, 'tp', TP)
+end
 
 local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
 

@@ -1,6 +1,7 @@
--- place: ARGV = acct, coid, fingerprint, side, type, tif, px, qty, post ('1'|'0'), stp.
--- Idempotency, risk, matching, positions and events in one atomic step.
+-- place: ARGV = acct, coid, fingerprint, side, type, tif, px, qty, post ('1'|'0'), stp,
+-- [traceparent]. Idempotency, risk, matching, positions and events in one atomic step.
 local acct, coid, fp = ARGV[1], ARGV[2], ARGV[3]
+TP = ARGV[11] or ''
 local side, otype, tif, px, qty, post, stp = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 
 if not listed() then return fail('UNKNOWN_SYMBOL', 'symbol is not listed') end
