@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
-import { startTestRedis, type TestServer } from '../support/servers.js';
+import { startTestRedis, type TestServer } from './servers.js';
 
 const run = promisify(execFile);
 
