@@ -92,14 +92,21 @@ export function lostConnection(redis: { status: string }): boolean {
   return redis.status === 'reconnecting' || redis.status === 'close' || redis.status === 'end';
 }
 
-/** The masters to run node-local commands on (SCAN, INFO): every master of a cluster, or the one Redis. */
-export function masters(redis: Redis): Redis[] {
-  return isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
+/**
+ * The masters to run node-local commands on (SCAN, FLUSHALL, INFO): every master of a
+ * cluster, or the one Redis. A cluster client knows its nodes only once it has loaded the
+ * slot table, so this waits for that first (a PING routes through it).
+ */
+export async function masters(redis: Redis): Promise<Redis[]> {
+  if (!isCluster(redis)) return [redis];
+  const cluster = redis as unknown as Cluster;
+  if (cluster.status !== 'ready') await cluster.ping();
+  return cluster.nodes('master');
 }
 
 /** Every key matching `pattern` on every master (SCAN is node-local on a cluster). */
 export async function scanKeys(redis: Redis, pattern: string, extra: (string | number)[] = [], onKeys: (keys: string[]) => boolean | void = () => {}): Promise<void> {
-  for (const node of masters(redis)) {
+  for (const node of await masters(redis)) {
     let cursor = '0';
     do {
       const [next, keys] = (await node.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000, ...extra)) as [string, string[]];

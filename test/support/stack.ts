@@ -18,8 +18,8 @@ import { freePort } from '../../src/devstack/ports.js';
 import { startNginx } from '../../src/devstack/nginx.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway-process.js';
 import type { TierName } from '../../src/domain/tiers.js';
-import { startTestPostgres, startTestRedis, type TestServer } from './servers.js';
-import { startTestCluster } from './redis-cluster.js';
+import { startTestPostgres, type TestServer } from './servers.js';
+import { startSwitchableRedis } from './test-redis.js';
 
 export interface TestAccount {
   accountId: string;
@@ -55,20 +55,9 @@ export interface TestStackOptions {
   databaseUrl?: string;
 }
 
-/**
- * The Redis of a test stack: one server, or a 3-master Redis Cluster when
- * TIERBOOK_TEST_REDIS_CLUSTER=1 (the cluster leg of `npm test` re-runs the integration tests
- * that way), reached through a `redis-cluster://` URL like production's.
- */
-async function startStackRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.TIERBOOK_TEST_REDIS_CLUSTER !== '1') return startTestRedis();
-  const cluster = await startTestCluster();
-  return { url: `redis-cluster://${cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`, stop: () => cluster.stop() };
-}
-
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const [redisSrv, pgSrv]: [{ url: string; stop(): Promise<void> } | undefined, TestServer | undefined] = await Promise.all([
-    opts.redisUrl ? undefined : startStackRedis(),
+    opts.redisUrl ? undefined : startSwitchableRedis(),
     opts.databaseUrl ? undefined : startTestPostgres(),
   ]);
   const nginxPort = await freePort();
