@@ -54,7 +54,7 @@ function printSummary(config: Config, demo: DemoAccount): void {
 tierbook is up
   gRPC (nginx)   127.0.0.1:${config.nginxPort}${premium ? ` (every tier); premium accounts: 127.0.0.1:${config.nginxPremiumPort}` : ''}
   gateways       127.0.0.1:${config.gateway.basePort}-${config.gateway.basePort + n - 1} (${n} processes${premium ? `, the first ${premium} premium-only` : ''})
-  redis          ${config.redisUrl}
+  redis          ${config.redisUrl}${config.redisUrl.startsWith('redis-cluster:') ? `\n                 (other tools and the CLI: export TIERBOOK_REDIS_URL=${config.redisUrl})` : ''}
   postgres       ${config.databaseUrl}
   logs, data     ${stackDir()}
   demo account   ${demo.accountId} (${demo.tier}), key in ${join(stackDir(), 'demo-account.json')}
