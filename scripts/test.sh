@@ -40,6 +40,8 @@ cluster_files=(
   dist/test/api/stream-live.test.js
   dist/test/api/trade-order.test.js
   dist/test/analytics/analytics-stack.test.js
+  dist/test/analytics/candles-and-book.test.js
+  dist/test/analytics/rollups.test.js
   dist/test/sync/sync-thread.test.js
   dist/test/sync/retention.test.js
   dist/test/sync/rebuild.test.js
