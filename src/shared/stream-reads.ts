@@ -24,7 +24,11 @@ export async function readStreams(
   read: (keys: string[], ids: string[], blockMs: number | undefined) => Promise<unknown>,
 ): Promise<StreamsReply> {
   if (!isCluster(redis) || keys.length <= 1) return (await read([...keys], [...ids], blockMs)) as StreamsReply;
-  const replies = await Promise.all(keys.map((k, i) => read([k], [ids[i]!], undefined) as Promise<StreamsReply>));
+  // A master that is away fails only its own streams' reads: the books on the other masters
+  // keep flowing. Only when every read failed does the caller hear of it (and retry).
+  const settled = await Promise.allSettled(keys.map((k, i) => read([k], [ids[i]!], undefined) as Promise<StreamsReply>));
+  const replies = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (replies.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
   const merged = replies.flatMap((r) => r ?? []).filter(([, entries]) => entries.length > 0);
   if (merged.length > 0) return merged;
   if (blockMs !== undefined) await new Promise((r) => setTimeout(r, Math.min(blockMs, CLUSTER_POLL_MS)));

@@ -21,7 +21,7 @@ export interface TestCluster {
 
 export async function startTestCluster(): Promise<TestCluster> {
   const nodes = await Promise.all([0, 1, 2].map(() =>
-    startTestRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'])));
+    startTestRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000', '--cluster-require-full-coverage', 'no'])));
   const clients: Cluster[] = [];
   const stop = async () => {
     for (const c of clients) c.disconnect();
