@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, chmodSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromRoot } from '../../src/shared/paths.js';
-import { freePort } from '../../src/devstack/ports.js';
 import { isAlive } from '../../src/devstack/process.js';
 import { run, tool } from '../support/tools.js';
+import { privateStackEnv, stackCli } from '../support/stack-cli.js';
 
 /** Live node processes whose parent is `pid` (Linux /proc): the primary's forked gateways. */
 function childrenOf(pid: number): number[] {
@@ -36,12 +35,7 @@ describe('stack up / status / down', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tierbook-stack-'));
   chmodSync(dir, 0o755);
   let env: NodeJS.ProcessEnv;
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(process.execPath, [fromRoot('dist', 'src', 'devstack', 'cli.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-      });
-    });
+  const cli = (...args: string[]) => stackCli(env, ...args);
 
   /** Whether something accepts TCP connections on 127.0.0.1:port. */
   const listening = (port: number) =>
@@ -52,20 +46,7 @@ describe('stack up / status / down', () => {
     });
 
   before(async () => {
-    const [redis, pg, nginx, base] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    env = {
-      ...process.env,
-      TIERBOOK_STACK_DIR: dir,
-      TIERBOOK_REDIS_URL: `redis://127.0.0.1:${redis}`,
-      TIERBOOK_DATABASE_URL: `postgres://tierbook@127.0.0.1:${pg}/tierbook`,
-      TIERBOOK_NGINX_PORT: String(nginx),
-      TIERBOOK_ADMIN_PORT: '0',
-      TIERBOOK_GATEWAY_BASE_PORT: String(base),
-      TIERBOOK_GATEWAY_PROCESSES: '1',
-      TIERBOOK_PREMIUM_THREADS: '1',
-      TIERBOOK_SHARED_THREADS: '1',
-      TIERBOOK_LOG_LEVEL: 'warn',
-    };
+    env = await privateStackEnv(dir);
   });
   after(async () => {
     await cli('down');

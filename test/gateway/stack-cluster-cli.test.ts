@@ -9,43 +9,25 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, chmodSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
-import { fromRoot } from '../../src/shared/paths.js';
-import { freePort } from '../../src/devstack/ports.js';
 import { isAlive } from '../../src/devstack/process.js';
 import { run, tool } from '../support/tools.js';
+import { privateStackEnv, stackCli } from '../support/stack-cli.js';
+import { consecutiveFreePorts } from '../../src/devstack/ports.js';
 
 describe('stack up --redis-cluster 3', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tierbook-stack-cluster-'));
   chmodSync(dir, 0o755);
   let env: NodeJS.ProcessEnv;
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(process.execPath, [fromRoot('dist', 'src', 'devstack', 'cli.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-      });
-    });
+  const cli = (...args: string[]) => stackCli(env, ...args);
   const clusterState = () => JSON.parse(readFileSync(join(dir, 'redis-cluster.json'), 'utf8')) as { pids: number[]; url: string };
 
   before(async () => {
-    // The nodes take the three ports after TIERBOOK_REDIS_URL's.
-    const [redis, pg, nginx, base] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    env = {
-      ...process.env,
-      TIERBOOK_STACK_DIR: dir,
-      TIERBOOK_REDIS_URL: `redis://127.0.0.1:${redis}`,
-      TIERBOOK_DATABASE_URL: `postgres://tierbook@127.0.0.1:${pg}/tierbook`,
-      TIERBOOK_NGINX_PORT: String(nginx),
-      TIERBOOK_ADMIN_PORT: '0',
-      TIERBOOK_GATEWAY_BASE_PORT: String(base),
-      TIERBOOK_GATEWAY_PROCESSES: '1',
-      TIERBOOK_PREMIUM_THREADS: '1',
-      TIERBOOK_SHARED_THREADS: '1',
-      TIERBOOK_LOG_LEVEL: 'warn',
-    };
+    // The nodes take the three ports after TIERBOOK_REDIS_URL's: make sure all four are free.
+    const redis = await consecutiveFreePorts(4);
+    env = { ...(await privateStackEnv(dir)), TIERBOOK_REDIS_URL: `redis://127.0.0.1:${redis}` };
   });
   after(async () => {
     await cli('down');
