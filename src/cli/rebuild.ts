@@ -2,7 +2,7 @@
  * `tierbook rebuild`: restores Redis hot state from Postgres after Redis lost its data.
  * Stop the gateways first; the sync may keep running (it re-attaches to the new streams).
  */
-import { Redis } from 'ioredis';
+import { createRedis } from '../shared/redis.js';
 import postgres from 'postgres';
 import type { Config } from '../shared/config.js';
 import { migrate } from '../sync/migrate.js';
@@ -25,7 +25,7 @@ export async function runRebuild(opts: RunRebuildOptions): Promise<void> {
 /** The same, returning what was restored (for tests and tooling). */
 export async function rebuildFromConfig(opts: RunRebuildOptions): Promise<RebuildReport> {
   const sql = postgres(opts.config.databaseUrl, { max: 2, onnotice: () => {} });
-  const redis = new Redis(opts.config.redisUrl);
+  const redis = createRedis(opts.config.redisUrl, { maxRetriesPerRequest: 20 });
   try {
     await migrate(sql);
     // The instrument hashes first: the book scripts read them, and a book with orders but no

@@ -7,8 +7,10 @@ import { createRedis } from '../shared/redis.js';
 import { createAccount, restoreAuthKeys } from '../shared/accounts-store.js';
 import { migrate } from '../sync/migrate.js';
 import { fromRoot } from '../shared/paths.js';
+import { clusterUrl } from './redis-cluster.js';
+import { isAlive } from './process.js';
 import {
-  liveParts, readState, stackDir, startGatewayCluster, startPostgresPart, startProxy, startRedisPart, stopParts, stopStack, STACK_ORDER, type StackState,
+  clusterPorts, liveParts, readClusterState, readState, stackDir, startGatewayCluster, startPostgresPart, startProxy, startRedisPart, stopParts, stopStack, STACK_ORDER, type StackState,
 } from './stack.js';
 import { stackHostAddresses } from './stack-hosts.js';
 
@@ -61,7 +63,7 @@ function printSummary(config: Config, demo: DemoAccount): void {
 tierbook is up
   gRPC (nginx)   127.0.0.1:${config.nginxPort}${premium ? ` (every tier); premium accounts: 127.0.0.1:${config.nginxPremiumPort}` : ''}
   gateways       ${gatewayAddresses(config)}:${config.gateway.basePort}-${config.gateway.basePort + n - 1} (${n} processes${hostsNote}${premium ? `, the first ${premium} premium-only` : ''})
-  redis          ${config.redisUrl}
+  redis          ${config.redisUrl}${config.redisUrl.startsWith('redis-cluster:') ? `\n                 (other tools and the CLI: export TIERBOOK_REDIS_URL=${config.redisUrl})` : ''}
   postgres       ${config.databaseUrl}
   logs, data     ${stackDir()}
   demo account   ${demo.accountId} (${demo.tier}), key in ${join(stackDir(), 'demo-account.json')}
@@ -88,8 +90,17 @@ const STARTERS: Record<keyof StackState, { start: (config: Config, state: StackS
  * stayed up), saying which it started and which it found running. Ctrl-C stops exactly what
  * this command started.
  */
-async function up(detach: boolean): Promise<number> {
+async function up(args: string[]): Promise<number> {
+  const detach = args.includes('--detach');
   const state = readState();
+  // Cluster mode: `--redis-cluster N` now, or the cluster a partly running stack was started with.
+  const nodes = clusterFlag(args);
+  if (nodes === 'invalid') {
+    console.error('--redis-cluster needs a number of masters, at least 3 (e.g. --redis-cluster 3)');
+    return 2;
+  }
+  if (nodes !== undefined) process.env.TIERBOOK_REDIS_URL = clusterUrl(clusterPorts(loadConfig(), nodes));
+  else if (liveParts(state).length > 0 && readClusterState()) process.env.TIERBOOK_REDIS_URL = readClusterState()!.url;
   const running = new Set(liveParts(state));
   if (running.size === STACK_ORDER.length) {
     console.log(`tierbook stack is already running (${[...running].join(', ')}); stop it with \`npm run stack:stop\``);
@@ -133,6 +144,14 @@ async function up(detach: boolean): Promise<number> {
   return 0;
 }
 
+/** The `--redis-cluster N` option of `up`: undefined without it. */
+function clusterFlag(args: string[]): number | 'invalid' | undefined {
+  const i = args.indexOf('--redis-cluster');
+  if (i < 0) return undefined;
+  const n = Number(args[i + 1]);
+  return Number.isInteger(n) && n >= 3 ? n : 'invalid';
+}
+
 async function main(cmd: string | undefined, args: string[]): Promise<number> {
   switch (cmd) {
     case 'up': {
@@ -140,7 +159,7 @@ async function main(cmd: string | undefined, args: string[]): Promise<number> {
       // started below read it from the environment, as a restart by `up` would.
       const hosts = args.indexOf('--hosts');
       if (hosts >= 0) process.env.TIERBOOK_STACK_HOSTS = args[hosts + 1] ?? '';
-      return up(args.includes('--detach'));
+      return up(args);
     }
     case 'down':
       if (liveParts().length === 0) console.log('tierbook stack is not running');
@@ -149,12 +168,19 @@ async function main(cmd: string | undefined, args: string[]): Promise<number> {
     case 'status': {
       const state = readState();
       const live = new Set(liveParts(state));
-      for (const [part, pid] of Object.entries(state)) console.log(`${part.padEnd(10)} pid ${pid}  ${live.has(part as keyof StackState) ? 'running' : 'stopped'}`);
+      for (const part of STACK_ORDER) {
+        if (state[part] !== undefined) console.log(`${part.padEnd(10)} pid ${state[part]}  ${live.has(part) ? 'running' : 'stopped'}`);
+      }
+      const cluster = readClusterState();
+      if (cluster) {
+        const alive = cluster.pids.filter((p) => isAlive(p)).length;
+        console.log(`redis cluster: ${cluster.pids.length} masters, ${alive} running (pids ${cluster.pids.join(', ')}), ${cluster.url}`);
+      }
       if (live.size === 0) console.log('tierbook stack is not running');
       return live.size > 0 ? 0 : 3;
     }
     default:
-      console.error('usage: stack up [--detach] [--hosts N] | down | status');
+      console.error('usage: stack up [--detach] [--hosts N] [--redis-cluster N] | down | status');
       return 2;
   }
 }

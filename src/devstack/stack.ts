@@ -5,6 +5,8 @@ import { fromRoot } from '../shared/paths.js';
 import type { Config } from '../shared/config.js';
 import { adopt, isAlive, waitForPort } from './process.js';
 import { startRedis } from './redis.js';
+import { clusterUrl, startRedisCluster } from './redis-cluster.js';
+import { clusterSeeds } from '../shared/redis.js';
 import { startPostgres } from './postgres.js';
 import { startNginx } from './nginx.js';
 import { portsByRole } from '../shared/gateway-layout.js';
@@ -16,6 +18,22 @@ export interface StackState {
   postgres?: number;
   gateway?: number;
   nginx?: number;
+}
+
+/** With `--redis-cluster N`, kept beside pids.json: every node's pid (`redis` is the first) and the seed URL. */
+export interface ClusterState {
+  pids: number[];
+  url: string;
+}
+
+const clusterFile = () => join(stackDir(), 'redis-cluster.json');
+
+export function readClusterState(): ClusterState | undefined {
+  try {
+    return JSON.parse(readFileSync(clusterFile(), 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
 }
 
 export const STACK_ORDER: (keyof StackState)[] = ['redis', 'postgres', 'gateway', 'nginx'];
@@ -50,9 +68,25 @@ export function portOf(url: string): number {
 
 /** Starts Redis on its append-only file: after a crash it replays the file (everysec fsync). */
 export async function startRedisPart(config: Config, state: StackState): Promise<void> {
+  const seeds = clusterSeeds(config.redisUrl);
+  if (seeds) return startRedisClusterPart(seeds.map((s) => s.port), state);
   const redis = await startRedis({ dir: join(stackDir(), 'redis'), port: portOf(config.redisUrl), appendOnly: true, maxmemory: process.env.TIERBOOK_REDIS_MAXMEMORY || '4gb' });
   state.redis = redis.pid;
   writeState(state);
+}
+
+/** The cluster nodes' ports for `--redis-cluster n`: after the single Redis' port (56380, ...). */
+export function clusterPorts(config: Config, n: number): number[] {
+  const base = portOf(config.redisUrl.startsWith('redis-cluster:') ? 'redis://127.0.0.1:56379' : config.redisUrl) + 1;
+  return Array.from({ length: n }, (_, i) => base + i);
+}
+
+/** Starts the Redis Cluster of `--redis-cluster N` (src/devstack/redis-cluster.ts). */
+async function startRedisClusterPart(ports: number[], state: StackState): Promise<void> {
+  const nodes = await startRedisCluster({ dir: join(stackDir(), 'redis-cluster'), ports, maxmemory: process.env.TIERBOOK_REDIS_MAXMEMORY || '4gb' });
+  state.redis = nodes[0]!.pid;
+  writeState(state);
+  writeFileSync(clusterFile(), JSON.stringify({ pids: nodes.map((n) => n.pid), url: clusterUrl(ports) }, null, 2));
 }
 
 /** Starts Postgres on its data folder (after a crash it runs its own WAL recovery first). */
@@ -115,9 +149,12 @@ export async function stopParts(parts: (keyof StackState)[], log: (line: string)
     // The other gateway hosts go with the first one, whether or not it still runs.
     if (part === 'gateway' && parts.includes(part)) await stopExtraHosts(stackDir(), log);
     if (pid === undefined || !parts.includes(part)) continue;
-    if (isAlive(pid)) {
-      log(`stopping ${part} (pid ${pid})`);
-      await adopt(part, pid).stop(20_000);
+    // A cluster's other nodes stop with `redis` (their pids are in redisNodes).
+    const pids = part === 'redis' ? readClusterState()?.pids ?? [pid] : [pid];
+    for (const p of pids) {
+      if (!isAlive(p)) continue;
+      log(`stopping ${part} (pid ${p})`);
+      await adopt(part, p).stop(20_000);
     }
   }
 }
@@ -127,4 +164,5 @@ export async function stopStack(log: (line: string) => void = console.log): Prom
   await stopParts(STACK_ORDER, log);
   forgetHosts(stackDir());
   if (existsSync(pidsFile())) rmSync(pidsFile());
+  if (existsSync(clusterFile())) rmSync(clusterFile());
 }

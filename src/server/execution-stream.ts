@@ -14,6 +14,7 @@ import {
   ExecutionType, StreamExecutionsRequestSchema, StreamExecutionsResponseSchema, type StreamExecutionsResponse,
 } from '../gen/tierbook/v1/order_service_pb.js';
 import { createBlockingRedis } from '../shared/redis.js';
+import { readStreams } from '../shared/stream-reads.js';
 import { executionFor } from '../workers/orders/execution-events.js';
 import { toServiceError } from './status.js';
 
@@ -143,8 +144,10 @@ export function createExecutionStreams(deps: ExecutionStreamDeps): ExecutionStre
       try {
         for (const s of deps.symbols()) if (heads[s] === undefined) await snapshot(s, reader);
         const symbols = Object.keys(heads);
-        const reply = (await reader.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS',
-          ...symbols.map(eventStreamKey), ...symbols.map((s) => heads[s]!))) as [string, Entry[]][] | null;
+        // On a cluster: one read per book stream, routed to its node (readStreams).
+        const reply = (await readStreams(reader, symbols.map(eventStreamKey), symbols.map((s) => heads[s]!), BLOCK_MS, (ks, ids, b) => b === undefined
+          ? reader.xread('COUNT', BATCH, 'STREAMS', ...ks, ...ids)
+          : reader.xread('COUNT', BATCH, 'BLOCK', b, 'STREAMS', ...ks, ...ids))) as [string, Entry[]][] | null;
         for (const [key, entries] of reply ?? []) {
           const symbol = symbols.find((s) => eventStreamKey(s) === key)!;
           for (const entry of entries) {

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Sql } from 'postgres';
 import { isTierName, type TierName } from '../domain/tiers.js';
+import { crossSlotPipeline } from './redis.js';
 
 /**
  * Accounts and API keys. Postgres is the truth; Redis holds `auth:<sha256>` -> {account, tier}
@@ -58,7 +59,7 @@ export async function restoreAuthKeys(sql: Sql, redis: Redis): Promise<number> {
   const rows = await sql<{ key_hash: string; account_id: string; tier: string }[]>`
     SELECT k.key_hash, a.account_id, a.tier FROM api_keys k JOIN accounts a USING (account_id)
     WHERE k.revoked_at IS NULL`;
-  const pipe = redis.pipeline();
+  const pipe = crossSlotPipeline(redis);
   for (const r of rows) pipe.hset(authKey(r.key_hash), 'account', r.account_id, 'tier', r.tier);
   await pipe.exec();
   return rows.length;

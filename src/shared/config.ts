@@ -1,5 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { fromRoot } from './paths.js';
+import { CLUSTER_SCHEME, clusterSeeds } from './redis.js';
 import type { TierName } from '../domain/tiers.js';
 
 /**
@@ -50,6 +51,22 @@ function url(env: Env, name: string, def: string, protocols: string[]): string {
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new Error(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return v;
+}
+
+/**
+ * One Redis (`redis://`, `rediss://`) or a Redis Cluster by its seed nodes
+ * (`redis-cluster://host:port,host:port,...`, see src/shared/redis.ts).
+ */
+function redisUrl(env: Env): string {
+  const name = 'TIERBOOK_REDIS_URL';
+  const v = str(env, name, 'redis://127.0.0.1:56379');
+  if (!v.startsWith(`${CLUSTER_SCHEME}//`)) return url(env, name, v, ['redis:', 'rediss:']);
+  try {
+    clusterSeeds(v);
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`);
   }
   return v;
 }
@@ -129,7 +146,7 @@ export function loadConfig(env: Env = process.env) {
       exporter: oneOf(env, 'TIERBOOK_OTEL_EXPORTER', 'off', ['off', 'otlp', 'console'] as const),
       endpoint: url(env, 'TIERBOOK_OTEL_ENDPOINT', 'http://127.0.0.1:4318/v1/traces', ['http:', 'https:']),
     },
-    redisUrl: url(env, 'TIERBOOK_REDIS_URL', 'redis://127.0.0.1:56379', ['redis:', 'rediss:']),
+    redisUrl: redisUrl(env),
     databaseUrl: url(env, 'TIERBOOK_DATABASE_URL', 'postgres://tierbook@127.0.0.1:55432/tierbook', ['postgres:', 'postgresql:']),
     /**
      * Longest a call waits for Postgres (history reads, analytics) before it is answered

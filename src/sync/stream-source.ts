@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { eventStreamKey } from '../domain/events.js';
 import { readInstrumentSpecs } from './instrument-symbols.js';
 import { entriesFromRead, type StreamEntry } from './stream-entry.js';
+import { crossSlotPipeline, scanKeys } from '../shared/redis.js';
+import { readStreams } from '../shared/stream-reads.js';
 
 export interface StreamSourceOptions {
   group: string;
@@ -57,12 +59,8 @@ export class StreamSource {
     for (const sym of readInstrumentSpecs(this.opts.instrumentsFile).keys()) found.add(eventStreamKey(sym));
     if (Date.now() - this.lastScan >= this.opts.scanIntervalMs) {
       this.lastScan = Date.now();
-      let cursor = '0';
-      do {
-        const [next, keys] = (await this.control.scan(cursor, 'MATCH', STREAM_PATTERN, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
-        for (const k of keys) found.add(k);
-        cursor = next;
-      } while (cursor !== '0');
+      // Per master on a cluster: SCAN only walks the node it is sent to.
+      await scanKeys(this.control, STREAM_PATTERN, ['TYPE', 'stream'], (keys) => void keys.forEach((k) => found.add(k)));
     }
     const added: string[] = [];
     for (const stream of found) {
@@ -96,8 +94,8 @@ export class StreamSource {
     if (this.known.size === 0) return [];
     if (this.pendingCursor.size > 0) {
       const keys = [...this.pendingCursor.keys()];
-      const reply = await this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', count,
-        'STREAMS', ...keys, ...keys.map((k) => this.pendingCursor.get(k) as string));
+      const reply = await readStreams(this.reader, keys, keys.map((k) => this.pendingCursor.get(k) as string), undefined,
+        (ks, ids) => this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', count, 'STREAMS', ...ks, ...ids));
       const entries = entriesFromRead(reply);
       const last = new Map<string, string>();
       for (const e of entries) last.set(e.stream, e.id);
@@ -109,8 +107,10 @@ export class StreamSource {
       if (entries.length) return entries;
     }
     const keys = this.streams;
-    const reply = await this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', count,
-      'BLOCK', Math.max(1, Math.round(blockMs)), 'STREAMS', ...keys, ...keys.map(() => '>'));
+    const block = Math.max(1, Math.round(blockMs));
+    const reply = await readStreams(this.reader, keys, keys.map(() => '>'), block, (ks, ids, b) => b === undefined
+      ? this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', count, 'STREAMS', ...ks, ...ids)
+      : this.reader.xreadgroup('GROUP', this.opts.group, this.opts.consumer, 'COUNT', count, 'BLOCK', b, 'STREAMS', ...ks, ...ids));
     return entriesFromRead(reply);
   }
 
@@ -141,7 +141,7 @@ export class StreamSource {
       ids.push(e.id);
       byStream.set(e.stream, ids);
     }
-    const pipe = this.control.pipeline();
+    const pipe = crossSlotPipeline(this.control);
     for (const [stream, ids] of byStream) pipe.xack(stream, this.opts.group, ...ids);
     const results = await pipe.exec();
     for (const [err] of results ?? []) if (err) throw err;

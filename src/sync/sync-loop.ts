@@ -11,6 +11,7 @@ import { entryTimeMs, entryTrace, type StreamEntry } from './stream-entry.js';
 import { StreamSource } from './stream-source.js';
 import { LagWindow, emptyStats, type SyncStats } from './sync-stats.js';
 import { accountVersionKey } from './account-version.js';
+import { crossSlotPipeline } from '../shared/redis.js';
 
 export interface SyncLoopDeps {
   /** Makes the Postgres client; called again to replace one that failed. */
@@ -230,7 +231,7 @@ export class SyncLoop {
       try {
         await this.source.ack(entries);
         if (accounts.length) {
-          const pipe = this.deps.control.pipeline();
+          const pipe = crossSlotPipeline(this.deps.control);
           for (const a of accounts) pipe.incr(accountVersionKey(a));
           await pipe.exec();
         }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { createBlockingRedis, createRedis } from '../shared/redis.js';
 import type { Logger } from 'pino';
 import postgres from 'postgres';
 import type { Config } from '../shared/config.js';
@@ -37,11 +37,8 @@ export async function startSyncService(config: Config, logger: Logger): Promise<
   // Migrations and partition upkeep; the loop has its own client (see SyncLoop.reconnect).
   const sql = connect();
   // The loop blocks on `reader`; housekeeping must not queue behind a blocked read.
-  const reader = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tierbook-sync-reader' });
-  const control = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, connectionName: 'tierbook-sync-control' });
-  const quiet = () => {};
-  reader.on('error', quiet);
-  control.on('error', quiet);
+  const reader = createBlockingRedis(config.redisUrl, { connectionName: 'tierbook-sync-reader' });
+  const control = createRedis(config.redisUrl, { maxRetriesPerRequest: 3, connectionName: 'tierbook-sync-control' });
 
   const boot = new Backoff(100, config.sync.maxBackoffMs);
   for (;;) {

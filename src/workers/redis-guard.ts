@@ -5,7 +5,10 @@ import type { UnaryHandler } from './handler.js';
 /** ioredis failures that mean "Redis unreachable", not "bug": the client may retry them. */
 function isConnectionError(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: string };
-  return e?.name === 'MaxRetriesPerRequestError' || e?.code === 'ECONNREFUSED' || /Connection is closed|Stream isn't writeable/.test(e?.message ?? '');
+  return e?.name === 'MaxRetriesPerRequestError' || e?.name === 'ClusterAllFailedError' || e?.code === 'ECONNREFUSED'
+    || /Connection is closed|Stream isn't writeable/.test(e?.message ?? '')
+    // A Redis Cluster with the slot's master away: the cluster says so, or ioredis gives up.
+    || /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN)|Too many Cluster redirections|Failed to refresh slots cache/.test(e?.message ?? '');
 }
 
 /** Redis' refusal of a write at maxmemory ("OOM command not allowed when used memory > 'maxmemory'"). */

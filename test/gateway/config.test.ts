@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/shared/config.js';
+import { clusterSeeds } from '../../src/shared/redis.js';
 import { portsByRole, roleOf } from '../../src/shared/gateway-layout.js';
 
 test('defaults are filled in and the config is frozen', () => {
@@ -38,4 +39,13 @@ test('premium-only gateway processes leave at least one process for LITE and PRO
     () => loadConfig({ TIERBOOK_GATEWAY_PROCESSES: '2', TIERBOOK_PREMIUM_GATEWAY_PROCESSES: '2' }),
     /TIERBOOK_PREMIUM_GATEWAY_PROCESSES must be less than TIERBOOK_GATEWAY_PROCESSES/,
   );
+});
+
+test('TIERBOOK_REDIS_URL names one Redis or a Redis Cluster by its seed nodes', () => {
+  const url = 'redis-cluster://127.0.0.1:56380,127.0.0.1:56381,127.0.0.1:56382';
+  assert.equal(loadConfig({ TIERBOOK_REDIS_URL: url }).redisUrl, url);
+  assert.deepEqual(clusterSeeds(url)?.map((s) => s.port), [56380, 56381, 56382]);
+  assert.equal(clusterSeeds('redis://127.0.0.1:56379'), undefined);
+  assert.throws(() => loadConfig({ TIERBOOK_REDIS_URL: 'redis-cluster://127.0.0.1' }), /TIERBOOK_REDIS_URL: not host:port in a redis-cluster URL: "127.0.0.1"/);
+  assert.throws(() => loadConfig({ TIERBOOK_REDIS_URL: 'redis-cluster://' }), /TIERBOOK_REDIS_URL: a redis-cluster URL names no node/);
 });

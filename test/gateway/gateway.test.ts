@@ -59,9 +59,9 @@ describe('gateway through nginx', () => {
 
   test('a key still works after Redis lost it: Postgres is the truth and refills Redis', async () => {
     const acct = await stack.createAccount('PRO', 'lost-key');
-    const keys = await stack.redis.keys('auth:*');
+    const keys = await stack.keys('auth:*');
     assert.ok(keys.length >= 2);
-    await stack.redis.del(...keys);
+    await stack.del(keys);
     const c = new TestClient(stack.target, acct.apiKey);
     const res = await health(c);
     assert.equal(res.status, HealthCheckResponse_ServingStatus.SERVING);
@@ -71,7 +71,7 @@ describe('gateway through nginx', () => {
     c.close();
     assert.notEqual(err.code, status.UNAUTHENTICATED);
     assert.equal(err.code, status.NOT_FOUND, `${err.code} ${err.reason} ${err.message}`);
-    assert.ok((await stack.redis.keys('auth:*')).length >= 1, 'the key was put back into Redis');
+    assert.ok((await stack.keys('auth:*')).length >= 1, 'the key was put back into Redis');
   });
 
   test('malformed protobuf bytes get INVALID_ARGUMENT with a readable message, and the server keeps serving', async () => {

@@ -11,7 +11,7 @@ import {
 import { OrderStatus, OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
 import { call, ok, workerContext } from './harness.js';
 import { commandsArb, resetRedis, runAndCompare } from './property-driver.js';
-import { startTestCluster, type TestCluster } from './redis-cluster.js';
+import { startTestCluster, type TestCluster } from '../support/redis-cluster.js';
 
 let cluster: TestCluster;
 let client: Cluster;

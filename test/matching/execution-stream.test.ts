@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../src/shared/redis.js';
 import { pino } from 'pino';
 import { validateInstruments } from '../../src/domain/matching/instrument.js';
 import {
@@ -13,20 +14,20 @@ import { createExecutionStreams, type ExecutionStreams } from '../../src/server/
 import { publishInstruments } from '../../src/workers/orders/instruments-store.js';
 import { OrderEngine } from '../../src/workers/orders/order-engine.js';
 import type { OrderInput } from '../../src/domain/matching/order-input.js';
-import { startTestRedis, type TestServer } from '../support/servers.js';
+import { startSwitchableRedis, type SwitchableRedis } from '../support/test-redis.js';
 import { TEST_INSTRUMENTS } from './harness.js';
 
 const PATH = '/tierbook.v1.OrderService/StreamExecutions';
 const identity = (b: Buffer) => b;
-let srv: TestServer;
+let srv: SwitchableRedis;
 let redis: Redis;
 let streams: ExecutionStreams;
 let server: grpc.Server;
 let client: grpc.Client;
 
 before(async () => {
-  srv = await startTestRedis();
-  redis = new Redis(srv.url);
+  srv = await startSwitchableRedis();
+  redis = createRedis(srv.url);
   await publishInstruments(redis, validateInstruments(TEST_INSTRUMENTS, 't'));
   streams = createExecutionStreams({ redisUrl: srv.url, logger: pino({ level: 'silent' }), symbols: () => ['AAA', 'BBB', 'CCC'], maxSubscribers: 3 });
   server = new grpc.Server();

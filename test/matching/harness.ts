@@ -13,6 +13,8 @@ import { ApiError } from '../../src/domain/errors.js';
 import { loadConfig } from '../../src/shared/config.js';
 import type { WorkerContext } from '../../src/workers/handler.js';
 import { orderHandlers } from '../../src/workers/orders/index.js';
+import { createRedis } from '../../src/shared/redis.js';
+import { flushAll } from '../support/test-redis.js';
 
 /** Instruments for tests: small limits so every risk check is easy to reach. */
 export const TEST_INSTRUMENTS = [
@@ -79,10 +81,9 @@ export function exchangeFactory(url: () => string, opts: { maxBatchOrders?: numb
   const open: RedisClient[] = [];
   return {
     async fresh(): Promise<WorkerContext> {
-      const { Redis } = await import('ioredis');
-      const r = new Redis(url());
+      const r = createRedis(url());
       open.push(r);
-      await r.flushall();
+      await flushAll(r);
       return workerContext(r, opts);
     },
     closeAll(): void {

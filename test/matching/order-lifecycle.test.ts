@@ -8,12 +8,12 @@ import {
 } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { OrderStatus, OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
 import type { WorkerContext } from '../../src/workers/handler.js';
-import { startTestRedis, type TestServer } from '../support/servers.js';
+import { startSwitchableRedis, type SwitchableRedis } from '../support/test-redis.js';
 import { call, callRaw, exchangeFactory, ok } from './harness.js';
 
-let srv: TestServer;
+let srv: SwitchableRedis;
 const ex = exchangeFactory(() => srv.url);
-before(async () => { srv = await startTestRedis(); });
+before(async () => { srv = await startSwitchableRedis(); });
 after(async () => { ex.closeAll(); await srv.stop(); });
 
 type Req = Partial<Omit<PlaceOrderRequest, '$typeName' | '$unknown'>>;

@@ -26,10 +26,12 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-export async function startTestRedis(extraArgs: string[] = []): Promise<TestServer> {
+/** `extraArgs` may depend on the port the server got (e.g. a cluster node's bus port). */
+export async function startTestRedis(extraArgs: string[] | ((port: number) => Promise<string[]>) = []): Promise<TestServer> {
   const dir = tempDir('redis');
   const port = await freePort();
-  const proc = await startRedis({ dir, port, appendOnly: false, extraArgs });
+  const args = typeof extraArgs === 'function' ? await extraArgs(port) : extraArgs;
+  const proc = await startRedis({ dir, port, appendOnly: false, extraArgs: args });
   return {
     url: proc.url,
     port,

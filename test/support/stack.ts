@@ -11,14 +11,15 @@ import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/shared/config.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createSql } from '../../src/shared/postgres.js';
-import { createRedis } from '../../src/shared/redis.js';
+import { createRedis, scanKeys } from '../../src/shared/redis.js';
 import { createAccount } from '../../src/shared/accounts-store.js';
 import { migrate } from '../../src/sync/migrate.js';
 import { freePort } from '../../src/devstack/ports.js';
 import { startNginx } from '../../src/devstack/nginx.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway-process.js';
 import type { TierName } from '../../src/domain/tiers.js';
-import { startTestPostgres, startTestRedis, type TestServer } from './servers.js';
+import { startTestPostgres, type TestServer } from './servers.js';
+import { startSwitchableRedis } from './test-redis.js';
 
 export interface TestAccount {
   accountId: string;
@@ -36,6 +37,10 @@ export interface TestStack {
   sql: Sql;
   gateway: RunningGateway;
   createAccount(tier: TierName, name?: string): Promise<TestAccount>;
+  /** Keys matching `pattern` on every master (KEYS is node-local on a cluster). */
+  keys(pattern: string): Promise<string[]>;
+  /** Deletes keys one by one (a multi-key DEL is refused across cluster slots). */
+  del(keys: readonly string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,8 +56,8 @@ export interface TestStackOptions {
 }
 
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
-  const [redisSrv, pgSrv]: [TestServer | undefined, TestServer | undefined] = await Promise.all([
-    opts.redisUrl ? undefined : startTestRedis(),
+  const [redisSrv, pgSrv]: [{ url: string; stop(): Promise<void> } | undefined, TestServer | undefined] = await Promise.all([
+    opts.redisUrl ? undefined : startSwitchableRedis(),
     opts.databaseUrl ? undefined : startTestPostgres(),
   ]);
   const nginxPort = await freePort();
@@ -88,6 +93,14 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     async createAccount(tier, name = `${tier.toLowerCase()}-test`) {
       const a = await createAccount(sql, redis, { name, tier });
       return { accountId: a.accountId, apiKey: a.apiKey, tier: a.tier };
+    },
+    async keys(pattern) {
+      const out: string[] = [];
+      await scanKeys(redis, pattern, [], (ks) => void out.push(...ks));
+      return out;
+    },
+    async del(keys) {
+      await Promise.all(keys.map((k) => redis.del(k)));
     },
     async stop() {
       await nginx?.stop();

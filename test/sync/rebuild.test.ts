@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { createRedis } from '../../src/shared/redis.js';
 import pino from 'pino';
 import postgres from 'postgres';
 import { ApiError } from '../../src/domain/errors.js';
@@ -18,6 +19,7 @@ import { rebuildFromConfig } from '../../src/cli/rebuild.js';
 import { startSyncThread, type SyncThread } from '../../src/sync/index.js';
 import { loadInstrumentsFile, publishInstruments } from '../../src/workers/orders/index.js';
 import { startTestPostgres, startTestRedis, type TestServer } from '../support/servers.js';
+import { flushAll, startSwitchableRedis } from '../support/test-redis.js';
 import { OrderFlow } from './support/order-flow.js';
 import { eventually, pgPositions, redisPositions } from './support/pg-state.js';
 import { snapshotBooks } from './support/redis-snapshot.js';
@@ -29,16 +31,17 @@ const BEFORE = 400;
 const AFTERWARDS = 200;
 
 describe('rebuild after Redis loss', () => {
-  let servers: TestServer[] = [];
+  // The Redis under test may be a cluster (TIERBOOK_TEST_REDIS_CLUSTER=1); the reference is one Redis.
+  let servers: { url: string; stop(): Promise<void> }[] = [];
   let redis: Redis;
   let reference: Redis;
   let sql: postgres.Sql;
   let sync: SyncThread | undefined;
 
   before(async () => {
-    servers = await Promise.all([startTestRedis(), startTestRedis(), startTestPostgres()]);
+    servers = await Promise.all([startSwitchableRedis(), startTestRedis(), startTestPostgres()]);
     const [r, ref, pg] = servers as [TestServer, TestServer, TestServer];
-    redis = new Redis(r.url);
+    redis = createRedis(r.url);
     reference = new Redis(ref.url);
     sql = postgres(pg.url, { onnotice: () => {}, max: 2 });
   });
@@ -91,7 +94,7 @@ describe('rebuild after Redis loss', () => {
     assert.deepEqual(await pgPositions(sql), await redisPositions(redis), 'Postgres equals Redis before the loss');
     const beforeLoss = await snapshotBooks(redis, SYMBOLS);
 
-    await redis.flushall();
+    await flushAll(redis);
     let shown = '';
     const out = Object.assign(new Writable({ write: (c, _e, cb) => ((shown += String(c)), cb()) }), { isTTY: false });
     const report = await rebuildFromConfig({ config: { ...config(), orders: { ...config().orders } }, out });
@@ -136,7 +139,7 @@ describe('rebuild after Redis loss', () => {
     assert.equal(refused.code, 1, refused.out);
     assert.match(refused.out, /Redis still holds order books.*--force/);
     assert.deepEqual(await snapshotBooks(redis, SYMBOLS), books, 'the refusal changed nothing');
-    await redis.flushall();
+    await flushAll(redis);
     const rebuilt = await cli('rebuild');
     assert.equal(rebuilt.code, 0, rebuilt.out);
     assert.match(rebuilt.out, /rebuild: \d+ books, \d+ orders \(\d+ working\), \d+ positions/);

@@ -5,7 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../src/shared/redis.js';
 import pino from 'pino';
 import postgres from 'postgres';
 import { eventStreamKey } from '../../src/domain/events.js';
@@ -14,12 +15,13 @@ import { accountVersionKey, startSyncThread, type SyncThread } from '../../src/s
 import { deadLetterKey } from '../../src/sync/dead-letter.js';
 import { reapIdleConsumers } from '../../src/sync/consumer-reaper.js';
 import { trimStream } from '../../src/sync/stream-trimmer.js';
-import { startTestPostgres, startTestRedis, type TestServer } from '../support/servers.js';
+import { startTestPostgres, type TestServer } from '../support/servers.js';
+import { startSwitchableRedis, type SwitchableRedis } from '../support/test-redis.js';
 import { EngineTrades } from './support/engine-trades.js';
 import { eventually, pgPositions, redisPositions } from './support/pg-state.js';
 
 describe('sync thread', () => {
-  let redisServer: TestServer;
+  let redisServer: SwitchableRedis;
   let pgServer: TestServer;
   let redis: Redis;
   let sql: postgres.Sql;
@@ -27,8 +29,8 @@ describe('sync thread', () => {
   let config: ReturnType<typeof loadConfig>;
 
   before(async () => {
-    [redisServer, pgServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
-    redis = new Redis(redisServer.url);
+    [redisServer, pgServer] = await Promise.all([startSwitchableRedis(), startTestPostgres()]);
+    redis = createRedis(redisServer.url);
     sql = postgres(pgServer.url, { onnotice: () => {} });
     config = loadConfig({
       TIERBOOK_REDIS_URL: redisServer.url,

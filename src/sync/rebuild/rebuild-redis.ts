@@ -3,6 +3,7 @@ import type { Sql } from 'postgres';
 import { accountVersionKey } from '../account-version.js';
 import { Progress } from './progress.js';
 import { restoreBook, type BookRestore } from './restore-book.js';
+import { crossSlotPipeline, scanKeys } from '../../shared/redis.js';
 
 export interface RebuildOptions {
   sql: Sql;
@@ -53,7 +54,7 @@ export async function rebuildRedis(opts: RebuildOptions): Promise<RebuildReport>
   }
   const accounts = await sql<{ account_id: string }[]>`SELECT DISTINCT account_id FROM positions`;
   const stamp = String(Date.now());
-  const pipe = redis.pipeline();
+  const pipe = crossSlotPipeline(redis);
   for (const a of accounts) pipe.set(accountVersionKey(a.account_id), stamp);
   await pipe.exec();
   report.accounts = accounts.length;
@@ -62,11 +63,7 @@ export async function rebuildRedis(opts: RebuildOptions): Promise<RebuildReport>
 }
 
 async function hasBooks(redis: Redis): Promise<boolean> {
-  let cursor = '0';
-  do {
-    const [next, keys] = (await redis.scan(cursor, 'MATCH', '{bk:*}:o:*', 'COUNT', 1000)) as [string, string[]];
-    if (keys.length) return true;
-    cursor = next;
-  } while (cursor !== '0');
-  return false;
+  let found = false;
+  await scanKeys(redis, '{bk:*}:o:*', [], () => (found = true));
+  return found;
 }

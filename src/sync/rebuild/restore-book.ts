@@ -7,6 +7,7 @@ import {
 } from '../../domain/matching/keys.js';
 import { bookCounters, forEachOrder, positionsOf } from './book-rows.js';
 import { placementSnapshot } from './placement.js';
+import { crossSlotPipeline } from '../../shared/redis.js';
 
 /** What one book's restore wrote. */
 export interface BookRestore {
@@ -35,7 +36,7 @@ export async function restoreBook(sql: Sql, redis: Redis, symbol: string, onRows
   let maxCounter = 0n;
   let maxSeq = 0n;
   await forEachOrder(sql, symbol, CHUNK, async (rows) => {
-    const pipe = redis.pipeline();
+    const pipe = crossSlotPipeline(redis);
     for (const { order: o, placed, takerFills } of rows) {
       const member = listMember(o);
       pipe.hset(orderKey(symbol, o.id), { ...o, post: o.post ? '1' : '0', lx: member });
@@ -66,7 +67,7 @@ export async function restoreBook(sql: Sql, redis: Redis, symbol: string, onRows
     onRows(rows.length);
   });
 
-  const pipe = redis.pipeline();
+  const pipe = crossSlotPipeline(redis);
   for (const p of await positionsOf(sql, symbol)) {
     const lots = openLots.get(p.account_id);
     openLots.delete(p.account_id);

@@ -9,6 +9,7 @@ import { decodeRequest } from '../request-decoding.js';
 import { msTimestamp } from './request-checks.js';
 import { afterOrderKey, awaitOrderVersion } from './read-after.js';
 import { historyReach } from './sync-position.js';
+import { crossSlotPipeline } from '../../shared/redis.js';
 
 /**
  * GetPortfolio. Positions come from Postgres (what the sync committed), cached per account
@@ -53,7 +54,7 @@ export const getPortfolio: UnaryHandler = async (ctx, call) => {
   const a = await analyticsContext(ctx);
   await awaitOrderVersion(a, call, req.afterOrder);
   const { rows, reachMs } = await positions(a, call.tier, call.accountId, afterOrderKey(req.afterOrder));
-  const marks = rows.length === 0 ? [] : await ctx.redis.pipeline(rows.map((p) => ['hget', bookStateKey(p.symbol), 'last'])).exec();
+  const marks = rows.length === 0 ? [] : await crossSlotPipeline(ctx.redis, rows.map((p) => ['hget', bookStateKey(p.symbol), 'last'])).exec();
   let totalRealized = 0n;
   let totalUnrealized = 0n;
   const out = rows.map((p, i) => {

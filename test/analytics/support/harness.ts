@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { ApiError } from '../../../src/domain/errors.js';
 import { eventStreamKey } from '../../../src/domain/events.js';
@@ -19,7 +19,9 @@ import { migrate, readMigrations } from '../../../src/sync/migrate.js';
 import { fromRoot } from '../../../src/shared/paths.js';
 import type { WorkerContext } from '../../../src/workers/handler.js';
 import { analyticsHandlers } from '../../../src/workers/analytics/index.js';
-import { startTestPostgres, startTestRedis, type TestServer } from '../../support/servers.js';
+import { startTestPostgres, type TestServer } from '../../support/servers.js';
+import { createRedis } from '../../../src/shared/redis.js';
+import { startSwitchableRedis, type SwitchableRedis } from '../../support/test-redis.js';
 
 export const INSTRUMENTS = [
   { symbol: 'AAA', tickSize: 1, lotSize: 1, minQty: 1, maxQty: 1000, maxPriceTicks: 100000, referencePriceTicks: 1000, bandBps: 5000, maxNotionalTicks: 10000000, positionLimitLots: 5000 },
@@ -50,9 +52,9 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(env: Record<string, string> = {}, opts: HarnessOptions = {}): Promise<Harness> {
-  const [rs, ps]: [TestServer, TestServer] = await Promise.all([startTestRedis(), startTestPostgres()]);
+  const [rs, ps]: [SwitchableRedis, TestServer] = await Promise.all([startSwitchableRedis(), startTestPostgres()]);
   const config = loadConfig({ TIERBOOK_REDIS_URL: rs.url, TIERBOOK_DATABASE_URL: ps.url, TIERBOOK_INSTRUMENTS_FILE: writeInstruments(), ...env });
-  const redis = new Redis(rs.url);
+  const redis = createRedis(rs.url);
   const sql = postgres(ps.url, { onnotice: () => {} });
   if (opts.beforeUpgrade) {
     const dir = mkdtempSync(join(tmpdir(), 'tierbook-an-mig-'));

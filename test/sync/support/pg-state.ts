@@ -1,6 +1,7 @@
 /** Reads back what the sync wrote, for comparisons with Redis and the producer's model. */
 import type { Redis } from 'ioredis';
 import type { Sql } from 'postgres';
+import { scanKeys } from '../../../src/shared/redis.js';
 
 export interface PositionRow {
   account_id: string;
@@ -19,19 +20,16 @@ export async function pgPositions(sql: Sql): Promise<Map<string, PositionRow>> {
 /** Positions as the engine keeps them in Redis (`{bk:SYM}:a:<len>:<acct>:pos`). */
 export async function redisPositions(redis: Redis): Promise<Map<string, PositionRow>> {
   const out = new Map<string, PositionRow>();
-  let cursor = '0';
-  do {
-    const [next, keys] = (await redis.scan(cursor, 'MATCH', '{bk:*}:a:*:pos', 'COUNT', 1000)) as [string, string[]];
-    cursor = next;
-    for (const key of keys) {
-      const m = /^\{bk:(.+)\}:a:(\d+):(.*):pos$/.exec(key);
-      if (!m) continue;
-      const sym = m[1] as string;
-      const acct = (m[3] as string).slice(0, Number(m[2]));
-      const h = await redis.hgetall(key);
-      out.set(`${acct}/${sym}`, { account_id: acct, symbol: sym, quantity: h.qty ?? '0', cost_basis: h.cost ?? '0', realized_pnl: h.realized ?? '0', ver: h.ver ?? '0' });
-    }
-  } while (cursor !== '0');
+  const keys: string[] = [];
+  await scanKeys(redis, '{bk:*}:a:*:pos', [], (ks) => void keys.push(...ks)); // every master of a cluster
+  for (const key of keys) {
+    const m = /^\{bk:(.+)\}:a:(\d+):(.*):pos$/.exec(key);
+    if (!m) continue;
+    const sym = m[1] as string;
+    const acct = (m[3] as string).slice(0, Number(m[2]));
+    const h = await redis.hgetall(key);
+    out.set(`${acct}/${sym}`, { account_id: acct, symbol: sym, quantity: h.qty ?? '0', cost_basis: h.cost ?? '0', realized_pnl: h.realized ?? '0', ver: h.ver ?? '0' });
+  }
   return out;
 }
 

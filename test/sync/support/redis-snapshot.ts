@@ -4,16 +4,13 @@
  * can be compared with deepEqual.
  */
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../../../src/shared/redis.js';
 import { bookStateKey, levelsKey, queueKey } from '../../../src/domain/matching/keys.js';
 
+/** Every key matching on every master (a cluster's SCAN is node-local), sorted. */
 async function scanAll(redis: Redis, match: string): Promise<string[]> {
   const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = (await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000)) as [string, string[]];
-    out.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await scanKeys(redis, match, [], (keys) => void out.push(...keys));
   return out.sort();
 }
 

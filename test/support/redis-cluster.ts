@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
-import { startTestRedis, type TestServer } from '../support/servers.js';
+import { startTestRedis, type TestServer } from './servers.js';
+import { freePort } from '../../src/devstack/ports.js';
 
 const run = promisify(execFile);
 
@@ -21,7 +22,10 @@ export interface TestCluster {
 
 export async function startTestCluster(): Promise<TestCluster> {
   const nodes = await Promise.all([0, 1, 2].map(() =>
-    startTestRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'])));
+    // The bus port is a free port of its own: Redis' default (port + 10000) may be taken by
+    // another test's server, or overflow past 65535 for a port above 55535.
+    startTestRedis(async () => ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000',
+      '--cluster-require-full-coverage', 'no', '--cluster-port', String(await freePort())])));
   const clients: Cluster[] = [];
   const stop = async () => {
     for (const c of clients) c.disconnect();
