@@ -59,4 +59,24 @@ describe('migrations', () => {
       await db.end();
     }
   });
+
+  it('tierbook_ms is exact to the millisecond in any session time zone, and Postgres inlines it', async () => {
+    const db = await fresh('epoch_ms');
+    try {
+      await migrate(db);
+      const samples = ['0', '1', '999', String(Date.UTC(2026, 11, 3, 12, 0, 0, 1)), String(Date.UTC(2031, 0, 1) - 1), '253402300799999'];
+      for (const tz of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
+        await db.unsafe(`SET TIME ZONE '${tz}'`);
+        for (const ms of samples) {
+          const [r] = await db<{ back: string }[]>`SELECT (extract(epoch FROM tierbook_ms(${ms}::bigint)) * 1000)::bigint::text AS back`;
+          assert.equal(r!.back, ms, `${ms} in ${tz}`);
+        }
+      }
+      // Inlined: the plan shows the expression, not a call of the SQL function per row.
+      const plan = (await db.unsafe(`EXPLAIN VERBOSE SELECT tierbook_ms(g) FROM generate_series(1::bigint, 3::bigint) g`)).map((r) => String(r['QUERY PLAN'])).join('\n');
+      assert.doesNotMatch(plan, /tierbook_ms\(/, plan);
+    } finally {
+      await db.end();
+    }
+  });
 });
