@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { isCluster } from '../shared/redis.js';
 
 /**
  * Pipelined Redis per batch: the commands a thread's calls send in one turn of the event loop
@@ -23,20 +24,37 @@ export interface TurnWrites {
 }
 
 export function writePerTurn(redis: Redis): TurnWrites {
-  let corked: Socket | undefined;
+  const connections = new Set<Redis>();
+  let corked: Socket[] = [];
   const release = (): void => {
-    const s = corked;
-    corked = undefined;
-    s?.uncork();
+    const held = corked;
+    corked = [];
+    for (const s of held) s.uncork();
   };
   const hold = (): void => {
-    const s = (redis as unknown as { stream?: Socket }).stream;
-    if (corked || !s || s.destroyed) return;
-    corked = s;
-    s.cork();
-    setImmediate(release);
+    if (corked.length > 0) return;
+    for (const c of connections) {
+      const s = (c as unknown as { stream?: Socket }).stream;
+      if (s && !s.destroyed) {
+        s.cork();
+        corked.push(s);
+      }
+    }
+    if (corked.length > 0) setImmediate(release);
   };
   // Before ioredis parses the replies: the continuations they wake send in this turn.
-  redis.on('connect', () => (redis as unknown as { stream: Socket }).stream.prependListener('data', hold));
+  const watch = (c: Redis): void => {
+    connections.add(c);
+    c.on('connect', () => (c as unknown as { stream: Socket }).stream.prependListener('data', hold));
+  };
+  if (isCluster(redis)) {
+    // A Cluster client is one connection per master, each added as the slot table is learnt:
+    // a turn's writes are held on every one of them.
+    const cluster = redis as unknown as Cluster;
+    cluster.on('+node', watch);
+    cluster.on('-node', (c: Redis) => connections.delete(c));
+  } else {
+    watch(redis);
+  }
   return { hold };
 }
