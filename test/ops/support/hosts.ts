@@ -23,7 +23,8 @@ import { fromRoot } from '../../../src/shared/paths.js';
 import { migrate } from '../../../src/sync/migrate.js';
 import type { TierName } from '../../../src/domain/tiers.js';
 import type { GatewayStatus } from '../../../src/server/supervisor.js';
-import { startTestPostgres, startTestRedis } from '../../support/servers.js';
+import { startTestPostgres } from '../../support/servers.js';
+import { startSwitchableRedis } from '../../support/test-redis.js';
 import { parseSamples, total } from './prom-text.js';
 import { primaryEnv } from './cluster.js';
 
@@ -71,7 +72,8 @@ export interface TwoHostsOptions {
 export async function startTwoHosts(opts: TwoHostsOptions = {}): Promise<TwoHosts> {
   const nHosts = opts.hosts ?? 2;
   const processes = opts.processes ?? 1;
-  const [redisSrv, pgSrv] = await Promise.all([startTestRedis(), startTestPostgres()]);
+  // One Redis, or a 3-master cluster with TIERBOOK_TEST_REDIS_CLUSTER=1 (the cluster leg, the bench).
+  const [redisSrv, pgSrv] = await Promise.all([startSwitchableRedis(), startTestPostgres()]);
   const dir = mkdtempSync(join(tmpdir(), 'tierbook-hosts-'));
   chmodSync(dir, 0o755);
   const sql = createSql(pgSrv.url, { max: 4, appName: 'tierbook-hosts-test' });
