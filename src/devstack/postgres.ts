@@ -56,8 +56,9 @@ export async function startPostgres(opts: PostgresOptions): Promise<OwnedProcess
     '-c', 'shared_buffers=256MB',
   ];
   if (opts.unsafeFast) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const proc = launch({ name: `postgres:${opts.port}`, command: pgBin('postgres'), args, logFile: join(opts.dir, 'postgres.log'), ...(user ?? {}) });
-  await waitForPort(opts.port);
+  const logFile = join(opts.dir, 'postgres.log');
+  const proc = launch({ name: `postgres:${opts.port}`, command: pgBin('postgres'), args, logFile, ...(user ?? {}) });
+  await waitForPort(opts.port, '127.0.0.1', 30_000, { pid: proc.pid, logFile });
   await waitReady(opts.port);
   try {
     execFileSync(pgBin('createdb'), ['-h', '127.0.0.1', '-p', String(opts.port), '-U', PG_USER, PG_DATABASE], { stdio: 'ignore' });

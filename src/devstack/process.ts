@@ -83,9 +83,21 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Resolves once something accepts TCP connections on host:port, or throws after timeoutMs. */
-export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until something listens on host:port. With `owner`, a server that exits before it
+ * listens (a refused start: a port taken, a data folder still locked) fails the wait at once
+ * with the end of its log, instead of after the whole timeout.
+ */
+export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 30_000, owner?: { pid: number; logFile: string }): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
+    if (owner && !isAlive(owner.pid)) {
+      let tail = '';
+      try {
+        tail = readFileSync(owner.logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+      } catch { /* no log yet */ }
+      throw new Error(`pid ${owner.pid} exited before listening on ${host}:${port}${tail ? `:\n${tail}` : ''}`);
+    }
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect({ port, host });
       s.once('connect', () => {
