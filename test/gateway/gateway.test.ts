@@ -8,7 +8,12 @@ import {
   OrderService,
   PlaceOrderRequestSchema,
   PlaceOrderResponseSchema,
+  PlaceOrdersRequestSchema,
+  PlaceOrdersResponseSchema,
 } from '../../src/gen/tierbook/v1/order_service_pb.js';
+import type { Cluster } from 'ioredis';
+import { bookStateKey } from '../../src/domain/matching/keys.js';
+import { ON_CLUSTER } from '../support/test-redis.js';
 import { OrderStatus, OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
 import { startTestStack, type TestAccount, type TestStack } from '../support/stack.js';
 import { expectError, TestClient } from '../support/grpc-client.js';
@@ -32,6 +37,33 @@ describe('gateway through nginx', () => {
 
   const health = (c: TestClient, service = '') =>
     c.unary(Health, 'Check', HealthCheckRequestSchema, HealthCheckResponseSchema, { service });
+
+  test('PlaceOrders over three books answers each order index for index (on a cluster: books on different masters)', async () => {
+    const orders = [
+      { symbol: 'AAPL', side: Side.BUY, type: OrderType.LIMIT, priceTicks: 1_800_000n, quantityLots: 3n, clientOrderId: 'multi-aapl' },
+      { symbol: 'MSFT', side: Side.SELL, type: OrderType.LIMIT, priceTicks: 4_400_000n, quantityLots: 2n, clientOrderId: 'multi-msft' },
+      { symbol: 'NOPE', side: Side.BUY, type: OrderType.LIMIT, priceTicks: 1n, quantityLots: 1n, clientOrderId: 'multi-nope' },
+      { symbol: 'BTC-USD', side: Side.BUY, type: OrderType.LIMIT, priceTicks: 640_000_000n, quantityLots: 10n, clientOrderId: 'multi-btc' },
+    ];
+    if (ON_CLUSTER) {
+      const cluster = stack.redis as unknown as Cluster;
+      const owners = new Set<string>();
+      for (const o of [orders[0]!, orders[1]!, orders[3]!]) {
+        const slot = Number(await cluster.cluster('KEYSLOT', bookStateKey(o.symbol)));
+        owners.add(String(cluster.slots[slot]?.[0]));
+      }
+      assert.ok(owners.size >= 2, `the three books live on ${owners.size} master(s): ${[...owners].join(', ')}`);
+    }
+    const res = await client.unary(OrderService, 'PlaceOrders', PlaceOrdersRequestSchema, PlaceOrdersResponseSchema, { orders });
+    assert.equal(res.results.length, 4);
+    const got = res.results.map((r) => (r.result.case === 'placed' ? `${r.result.value.order!.symbol}:${r.result.value.order!.clientOrderId}:${OrderStatus[r.result.value.order!.status]}` : `refused:${r.result.value?.reason}`));
+    assert.deepEqual(got, ['AAPL:multi-aapl:NEW', 'MSFT:multi-msft:NEW', 'refused:UNKNOWN_SYMBOL', 'BTC-USD:multi-btc:NEW']);
+    for (const r of res.results) {
+      if (r.result.case !== 'placed') continue;
+      const back = await client.unary(OrderService, 'GetOrder', GetOrderRequestSchema, GetOrderResponseSchema, { orderId: r.result.value.order!.orderId });
+      assert.equal(back.order!.quantityLots, r.result.value.order!.quantityLots, 'each order is in its own book');
+    }
+  });
 
   test('health says SERVING for the server and for each API service', async () => {
     for (const svc of ['', 'tierbook.v1.OrderService', 'tierbook.v1.AnalyticsService']) {
