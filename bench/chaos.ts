@@ -66,6 +66,8 @@ async function runFault(stack: ChaosStack, fault: Fault, keys: [string, string],
     log(`${fault.name}: killed ${await fault.kill(stack)}`);
     const back = await restart(stack, fault, killedAt, Number(args['restart-delay-ms']));
     log(`${fault.name}: ${fault.restartedBy} had it back after ${(back.readyAfterMs / 1000).toFixed(2)} s (${back.attempts} stack up)`);
+    // Why a try was refused (the stack prints the part's own last log lines).
+    for (const line of back.log.split('\n').filter((l) => /failed|exited|FATAL|error/i.test(l)).slice(0, 6)) log(`  refused try: ${line.trim()}`);
     if (!(await recovered(load, killedAt, 2000, 60_000))) log(`${fault.name}: calls still failing 60 s after the kill`);
     await sleep(Number(args['after-seconds']) * 1000);
     const loadEnd = Date.now();
