@@ -38,7 +38,8 @@ export async function startRedis(opts: RedisOptions): Promise<OwnedProcess & { u
     '--protected-mode', 'yes',
     ...(opts.extraArgs ?? []),
   ];
-  const proc = launch({ name: `redis:${opts.port}`, command: 'redis-server', args, logFile: join(opts.dir, 'redis.log') });
-  await waitForPort(opts.port);
+  const logFile = join(opts.dir, 'redis.log');
+  const proc = launch({ name: `redis:${opts.port}`, command: 'redis-server', args, logFile });
+  await waitForPort(opts.port, '127.0.0.1', 30_000, { pid: proc.pid, logFile });
   return { ...proc, url: `redis://127.0.0.1:${opts.port}` };
 }

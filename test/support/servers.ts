@@ -28,10 +28,23 @@ function tempDir(prefix: string): string {
 
 /** `extraArgs` may depend on the port the server got (e.g. a cluster node's bus port). */
 export async function startTestRedis(extraArgs: string[] | ((port: number) => Promise<string[]>) = []): Promise<TestServer> {
-  const dir = tempDir('redis');
-  const port = await freePort();
-  const args = typeof extraArgs === 'function' ? await extraArgs(port) : extraArgs;
-  const proc = await startRedis({ dir, port, appendOnly: false, extraArgs: args });
+  // A free port may be taken by another test file's server before this one binds it (test
+  // files start servers side by side): a server that exits before it listens is started
+  // again on fresh ports (its log says why, e.g. "Address already in use").
+  let port = 0;
+  let dir = '';
+  let proc: Awaited<ReturnType<typeof startRedis>> | undefined;
+  for (let attempt = 1; !proc; attempt++) {
+    dir = tempDir('redis');
+    port = await freePort();
+    const args = typeof extraArgs === 'function' ? await extraArgs(port) : extraArgs;
+    try {
+      proc = await startRedis({ dir, port, appendOnly: false, extraArgs: args });
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      if (attempt >= 3 || !/exited before listening/.test(String(err))) throw err;
+    }
+  }
   return {
     url: proc.url,
     port,
