@@ -106,7 +106,10 @@ describe('rate limits', () => {
       for (let w = 0; w < 10; w++) outcomes.push(...await runAll(Array.from({ length: 60 }, (_, i) => () => probe(i % 2 ? a : b))));
       const redisCalls = (await evalshaCalls()) - before;
       assert.deepEqual(tally(outcomes), { '5/ORDER_NOT_FOUND': 600 }, 'all within the limit');
-      assert.ok(redisCalls * 10 <= outcomes.length, `${redisCalls} rate-limit scripts for ${outcomes.length} calls (lease of ${leaseSize(1000, 2000)})`);
+      // Per call would be 600 scripts; leases of 50 need 12 at best. A lease also ends after
+      // LEASE_MS, so on a slow box (or a cluster, where each call takes longer) more are taken:
+      // at most one script per 5 calls still shows the per-call round trip is gone.
+      assert.ok(redisCalls * 5 <= outcomes.length, `${redisCalls} rate-limit scripts for ${outcomes.length} calls (lease of ${leaseSize(1000, 2000)})`);
     } finally {
       a.close();
       b.close();
