@@ -5,13 +5,12 @@
  * extra hosts' pids live in <stack dir>/hosts.json beside pids.json (whose `gateway` is host
  * 0's primary), so `down` stops them all and a partial `up` (after a crash) keeps the layout.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromRoot } from '../shared/paths.js';
 import type { Config } from '../shared/config.js';
 import { hostAddress, hostEnv } from './hosts.js';
 import { adopt, isAlive, waitForPort } from './process.js';
+import { spawnPrimary } from './primary.js';
 
 interface HostsFile {
   hosts: number;
@@ -56,16 +55,9 @@ export function stackHostAddresses(dir: string): string[] | undefined {
 export async function startGatewayHosts(config: Config, dir: string, n: number, started: (host0Pid: number) => void): Promise<void> {
   const pids: number[] = [];
   for (let i = 0; i < n; i++) {
-    const log = openSync(join(dir, `gateway-host-${i}.log`), 'a');
-    const child = spawn(process.execPath, [fromRoot('dist', 'src', 'server', 'main.js')], {
-      stdio: ['ignore', log, log],
-      detached: true,
-      env: { ...process.env, ...hostEnv(i) },
-    });
-    closeSync(log);
-    child.unref();
-    pids.push(child.pid!);
-    if (i === 0) started(child.pid!);
+    const pid = spawnPrimary(join(dir, `gateway-host-${i}.log`), hostEnv(i));
+    pids.push(pid);
+    if (i === 0) started(pid);
     // Written as each starts, so a failure part-way still lets `down` stop what runs.
     writeFileSync(hostsFile(dir), JSON.stringify({ hosts: n, extraPids: pids.slice(1) } satisfies HostsFile, null, 2));
   }

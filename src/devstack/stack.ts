@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromRoot } from '../shared/paths.js';
 import type { Config } from '../shared/config.js';
 import { adopt, isAlive, waitForPort } from './process.js';
+import { spawnPrimary } from './primary.js';
 import { startRedis } from './redis.js';
 import { clusterUrl, startRedisCluster } from './redis-cluster.js';
 import { clusterSeeds } from '../shared/redis.js';
@@ -106,19 +106,7 @@ export async function startGatewayCluster(config: Config, state: StackState): Pr
       writeState(state);
     });
   }
-  const log = openSync(join(stackDir(), 'gateway.log'), 'a');
-  // TIERBOOK_CPU_PROF_DIR: every process of the cluster (the primary and its forked gateways,
-  // which inherit its execArgv) writes a V8 CPU profile there when it exits (bench/cpu-profile-summary.ts).
-  const profDir = process.env.TIERBOOK_CPU_PROF_DIR;
-  const profile = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const child = spawn(process.execPath, [...profile, fromRoot('dist', 'src', 'server', 'main.js')], {
-    stdio: ['ignore', log, log],
-    detached: true,
-    env: process.env,
-  });
-  closeSync(log);
-  child.unref();
-  state.gateway = child.pid;
+  state.gateway = spawnPrimary(join(stackDir(), 'gateway.log'));
   writeState(state);
   for (let i = 0; i < config.gateway.processes; i++) {
     await waitForPort(config.gateway.basePort + i, config.gateway.host, 60_000);
