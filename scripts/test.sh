@@ -47,7 +47,6 @@ cluster_files=(
   dist/test/sync/sync-thread.test.js
   dist/test/sync/retention.test.js
   dist/test/sync/rebuild.test.js
-  dist/test/ops/two-hosts.test.js
 )
 cluster_rc=0
 TIERBOOK_TEST_REDIS_CLUSTER=1 node --test --test-concurrency=2 --test-timeout=180000 "${cluster_files[@]}" || cluster_rc=$?
