@@ -16,7 +16,10 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('sync-thread.js must run as a worker thread');
   const { config, bindings } = workerData as { config: Config; bindings: Record<string, unknown> };
-  const logger = pino({ level: config.logLevel }).child({ ...bindings, module: 'sync' });
+  // Synchronous writes: pino flushes an async destination at exit only on the main thread, and
+  // the owner terminates this thread right after 'stopped', so a buffered last line ("sync
+  // stopped" with its counters) would be lost. The sync logs a few lines a minute.
+  const logger = pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: true })).child({ ...bindings, module: 'sync' });
   const service = await startSyncService(config, logger);
   port.postMessage({ type: 'ready' });
   const timer = setInterval(() => port.postMessage({ type: 'stats', stats: service.stats() }), STATS_INTERVAL_MS);

@@ -242,7 +242,7 @@ test('SIGTERM under load: gateways drain, then the sync commits every acknowledg
   const log = readFileSync(cluster.logFile, 'utf8').slice(logFrom);
   const drained = log.lastIndexOf('"msg":"gateway stopped"');
   const synced = log.lastIndexOf('"msg":"sync stopped"');
-  assert.ok(drained > 0 && synced > drained, 'the sync stops after the gateways drained');
+  assert.ok(drained > 0 && synced > drained, `the sync stops after the gateways drained (last "gateway stopped" at ${drained}, "sync stopped" at ${synced}):\n${log.slice(-3000)}`);
   // A stop gives every gateway its health grace (NOT_SERVING while still serving) first.
   assert.equal(log.split('"msg":"health grace:').length - 1, 2, 'each of the 2 gateways had its health grace');
 
