@@ -10,7 +10,7 @@ import { startGateway } from './gateway-process.js';
 import { ClusterMetrics } from './metrics/cluster-metrics.js';
 import { processRegistry } from './metrics/process-metrics.js';
 import { registerSyncMetrics } from './metrics/sync-metrics.js';
-import { registerRedisMemoryMetrics } from './metrics/redis-memory-metrics.js';
+import { infoMemoryByNode, registerRedisMemoryMetrics } from './metrics/redis-memory-metrics.js';
 import { createRedis } from '../shared/redis.js';
 import { roleOf } from '../shared/gateway-layout.js';
 import { DRAIN_REPLACED, superviseGateways } from './supervisor.js';
@@ -44,7 +44,7 @@ if (cluster.isPrimary) {
   // and a 1 s command timeout, so a scrape while Redis is away answers (tierbook_redis_up 0).
   const infoRedis = createRedis(config.redisUrl, { enableOfflineQueue: false, commandTimeout: 1_000, maxRetriesPerRequest: 0 });
   infoRedis.on('error', (err: unknown) => logger.debug({ err }, 'metrics redis connection error'));
-  registerRedisMemoryMetrics(own, async () => String(await infoRedis.info('memory')));
+  registerRedisMemoryMetrics(own, () => infoMemoryByNode(infoRedis));
   // Listening before the first fork, so it sees every process's counters and exit.
   const metrics = new ClusterMetrics([processRegistry('primary'), own]);
   let supervisor: Awaited<ReturnType<typeof superviseGateways>> | undefined;

@@ -157,7 +157,12 @@ export function loadConfig(env: Env = process.env) {
       host: str(env, 'TIERBOOK_GATEWAY_HOST', '127.0.0.1'),
       /** Gateway process i (0-based) listens on basePort + i; nginx balances over them. */
       basePort: int(env, 'TIERBOOK_GATEWAY_BASE_PORT', 50061, 0, 65535),
-      processes: int(env, 'TIERBOOK_GATEWAY_PROCESSES', cores, 1, 64),
+      /**
+       * Default: one per core but one, which goes to Redis, nginx and the sync (at least one
+       * more than the premium-only ones). Measured on 2 cores (docs/loadtest.md, "Topology"):
+       * one process beat two on calls/s and p99; a host with only the gateway on it sets cores.
+       */
+      processes: int(env, 'TIERBOOK_GATEWAY_PROCESSES', Math.max(cores - 1, int(env, 'TIERBOOK_PREMIUM_GATEWAY_PROCESSES', 0, 0, 63) + 1), 1, 64),
       /**
        * How many of those processes (the first ones) serve only premium accounts, behind their
        * own nginx port (TIERBOOK_NGINX_PREMIUM_PORT): a shared-tier flood then cannot take the

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { loadConfig } from '../../src/shared/config.js';
 import { clusterSeeds } from '../../src/shared/redis.js';
 import { portsByRole, roleOf } from '../../src/shared/gateway-layout.js';
@@ -26,6 +27,15 @@ test('values from the environment override the defaults', () => {
   const c = loadConfig({ TIERBOOK_PREMIUM_QUEUE: '7', TIERBOOK_GATEWAY_PROCESSES: '3' });
   assert.equal(c.pools.premium.queue, 7);
   assert.equal(c.gateway.processes, 3);
+});
+
+test('by default one gateway process per core but one, and always one more than the premium-only ones', () => {
+  const cores = availableParallelism();
+  assert.equal(loadConfig({}).gateway.processes, Math.max(1, cores - 1));
+  // Premium-only processes alone do not make the config invalid: the default grows past them.
+  const premium = loadConfig({ TIERBOOK_PREMIUM_GATEWAY_PROCESSES: String(cores) });
+  assert.equal(premium.gateway.processes, cores + 1);
+  assert.deepEqual(portsByRole(premium).general, [50061 + cores]);
 });
 
 test('premium-only gateway processes leave at least one process for LITE and PRO', () => {

@@ -7,7 +7,7 @@ import { codeName, methodLabel, metSla } from '../../src/server/metrics/sla.js';
 import { SlaWindow } from '../../src/server/metrics/sla-window.js';
 import { keepMonotonic, mergeJson } from '../../src/server/metrics/merge-json.js';
 import { withComplianceRatio } from '../../src/server/metrics/sla-ratio.js';
-import { parseInfoMemory } from '../../src/server/metrics/redis-memory-metrics.js';
+import { clusterMasters, parseInfoMemory } from '../../src/server/metrics/redis-memory-metrics.js';
 import { parseTraceparent } from '../../src/server/metrics/trace-context.js';
 import type { MetricsJson } from '../../src/workers/metrics-bridge.js';
 
@@ -68,6 +68,17 @@ test('INFO memory: used_memory and maxmemory are read, a reply without them is r
   const info = '# Memory\r\nused_memory:1034568\r\nused_memory_human:1010.32K\r\nmaxmemory:67108864\r\nmaxmemory_human:64.00M\r\n';
   assert.deepEqual(parseInfoMemory(info), { usedMemory: 1034568, maxMemory: 67108864 });
   assert.throws(() => parseInfoMemory('# Memory\r\nused_memory_human:1K\r\n'), /no used_memory field/);
+});
+
+test('CLUSTER NODES: every master with an address is listed, a failed one too; replicas are not', () => {
+  const text = [
+    'a1 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-5460',
+    'b2 10.0.0.2:6379@16379,redis-b master,fail - 1 2 2 disconnected 5461-10922',
+    'c3 10.0.0.3:6379@16379 slave a1 0 3 1 connected',
+    'd4 :0@0 master,noaddr - 1 2 3 disconnected',
+    '',
+  ].join('\n');
+  assert.deepEqual(clusterMasters(text), ['10.0.0.1:6379', '10.0.0.2:6379']);
 });
 
 test('traceparent: valid W3C values are read, malformed ones are no context', () => {

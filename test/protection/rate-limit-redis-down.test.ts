@@ -38,9 +38,14 @@ describe('rate limits while Redis is down', () => {
   const ranOnShared = () => metricValue(stack.gateway, 'tierbook_worker_task_seconds_count', { pool: 'shared', method: 'GetOrder' });
 
   it('limits with Redis up, lets calls through (failing UNAVAILABLE on the way) with Redis down, and limits again after it is back', async () => {
+    const t0 = performance.now();
     const up = tally(await burst(20));
-    assert.equal(up['5/ORDER_NOT_FOUND'], 10, `the burst of 10 is admitted: ${JSON.stringify(up)}`);
-    assert.equal(up['8/RATE_LIMITED'], 10, JSON.stringify(up));
+    // The burst of 10 is admitted, plus what the rate (5/s) refills while the 20 calls run (a
+    // busy box takes a few hundred ms for them); the rest is refused.
+    const refilled = Math.floor(((performance.now() - t0) / 1000) * 5);
+    const admitted = up['5/ORDER_NOT_FOUND'] ?? 0;
+    assert.ok(admitted >= 10 && admitted <= 10 + refilled, `the burst of 10 is admitted (+${refilled} refilled): ${JSON.stringify(up)}`);
+    assert.equal(up['8/RATE_LIMITED'], 20 - admitted, JSON.stringify(up));
 
     await redis.kill();
     const ranBefore = await ranOnShared();
