@@ -1,9 +1,10 @@
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import type { Logger } from 'pino';
 import { ApiError } from '../../domain/errors.js';
 import type { TierName } from '../../domain/tiers.js';
 import type { Config } from '../../shared/config.js';
-import { availabilityOf, isPgUnavailable, reconnectBackoff } from '../../shared/pg-availability.js';
+import { availabilityOf, isPgUnavailable } from '../../shared/pg-availability.js';
+import { createSql } from '../../shared/postgres.js';
 
 /**
  * Postgres for analytics, one pool per tier per worker thread. Each pool sets the tier's
@@ -28,19 +29,13 @@ export class TierSql {
   pool(tier: TierName): Sql {
     let sql = this.pools.get(tier);
     if (!sql) {
-      sql = postgres(this.config.databaseUrl, {
+      sql = createSql(this.config.databaseUrl, {
         max: POOL_MAX,
-        idle_timeout: 30,
-        connect_timeout: 5,
-        backoff: reconnectBackoff,
-        onnotice: () => {},
+        appName: `tierbook-analytics-${tier.toLowerCase()}`,
+        statementTimeoutMs: this.config.tiers[tier].pgTimeoutMs,
         // No type-fetch query on connect: it would run under the tier's statement timeout
         // too, and the queries here pass and read only scalars.
-        fetch_types: false,
-        connection: {
-          application_name: `tierbook-analytics-${tier.toLowerCase()}`,
-          statement_timeout: this.config.tiers[tier].pgTimeoutMs,
-        },
+        fetchTypes: false,
       });
       this.pools.set(tier, sql);
     }
