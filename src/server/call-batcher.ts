@@ -10,7 +10,8 @@ interface Pending {
  * Sends the calls that arrive in one turn of the event loop to a worker thread as one task.
  * The hop between threads (a postMessage each way and a wake-up) is the largest fixed cost
  * of a call; under load many calls share it, and a lone call still leaves on the next
- * `setImmediate`, so batching adds no waiting of its own.
+ * `setImmediate`, so batching adds no waiting of its own. Nor does it on the way back: each
+ * call is answered when its own result is in, not when the batch's slowest call is.
  */
 export class CallBatcher {
   private pending: Pending[] = [];
@@ -19,7 +20,8 @@ export class CallBatcher {
   inFlight = 0;
 
   constructor(
-    private readonly send: (batch: CallTask[]) => Promise<CallResult[]>,
+    /** Runs a batch, delivering each call's result by its index as it comes (batch-dispatch.ts). */
+    private readonly send: (batch: CallTask[], deliver: (index: number, result: CallResult) => void) => Promise<void>,
     /** Calls the threads run at once; more in flight than this are waiting. */
     private readonly running: number,
   ) {}
@@ -46,9 +48,8 @@ export class CallBatcher {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
-    this.send(batch.map((p) => p.task)).then(
-      (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
-      (err: unknown) => batch.forEach((p) => p.reject(err)),
-    );
+    // Each call resolves when its own result comes; a failed batch fails the calls still
+    // waiting (a call already answered keeps its answer).
+    this.send(batch.map((p) => p.task), (i, r) => batch[i]!.resolve(r)).catch((err: unknown) => batch.forEach((p) => p.reject(err)));
   }
 }

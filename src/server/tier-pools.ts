@@ -6,6 +6,7 @@ import { poolOf, type PoolName } from '../domain/tiers.js';
 import type { Config, PoolConfig } from '../shared/config.js';
 import type { CallResult, CallTask } from '../workers/task.js';
 import { CallBatcher } from './call-batcher.js';
+import { dispatchBatch } from './batch-dispatch.js';
 
 const WORKER_FILE = fileURLToPath(new URL('../workers/worker.js', import.meta.url));
 
@@ -44,7 +45,7 @@ export class TierPools {
         workerData: { config, pool: name },
       });
       this.pools[name] = pool;
-      this.batchers[name] = new CallBatcher((batch) => pool.run({ batch }) as Promise<CallResult[]>, p.threads * p.concurrency);
+      this.batchers[name] = new CallBatcher((batch, deliver) => dispatchBatch(pool, batch, deliver), p.threads * p.concurrency);
       this.limits[name] = p.threads * p.concurrency + p.queue;
     }
   }

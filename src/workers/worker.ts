@@ -1,5 +1,5 @@
 import { setPriority } from 'node:os';
-import { workerData } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import type { Sql } from 'postgres';
 import { toWireError, ApiError } from '../domain/errors.js';
 import type { Config } from '../shared/config.js';
@@ -13,6 +13,7 @@ import type { CallResult, CallTask } from './task.js';
 import { startThreadMetrics, type ThreadMetrics } from './metrics-bridge.js';
 import { nowMs, runTimed, type WorkerTiming } from './call-timing.js';
 import { writePerTurn, type TurnWrites } from './write-per-turn.js';
+import { EarlyResults, type IndexedResults } from './early-results.js';
 
 /**
  * The Piscina worker: one per thread. Connections are made once per thread, on the first
@@ -49,11 +50,18 @@ function context(): ThreadContext {
   return ctx;
 }
 
-/** Piscina's entry: the calls that reached the gateway in one event-loop turn, run together. */
-export default async function run({ batch }: { batch: CallTask[] }): Promise<CallResult[]> {
+/**
+ * Piscina's entry: the calls that reached the gateway in one event-loop turn, run together.
+ * A lone call's result is the task's result; a batch with a `port` answers each call as it
+ * finishes (early-results.ts) and returns the results not sent yet.
+ */
+export default async function run({ batch, port }: { batch: CallTask[]; port?: MessagePort }): Promise<CallResult[] | IndexedResults> {
   // The batch's first Redis commands leave in one write (write-per-turn.ts).
   context().writes.hold();
-  return Promise.all(batch.map(runCall));
+  if (!port) return Promise.all(batch.map(runCall));
+  const early = new EarlyResults(port);
+  await Promise.all(batch.map((task, i) => runCall(task).then((r) => early.add(i, r))));
+  return early.rest();
 }
 
 /** This thread's share of the pool's concurrency (TIERBOOK_*_CONCURRENCY). */
