@@ -88,7 +88,9 @@ test('rolling restart (SIGHUP) under load: zero failed calls, every call counted
   const drains = drainReports(logFrom);
   console.log(`rolling restart drains: ${JSON.stringify(drains)}`);
   if (r.failed > 0) console.log(`failed calls: ${JSON.stringify(r.failedDetails)}\nnginx error.log:\n${nginxErrors()}`);
-  assert.ok(r.ok > 500, `enough load: ${r.ok}`);
+  // Calls ran before, through and after the restart (6 s of load at any rate a busy CI box
+  // gives: 74 calls/s there, 400 on a quiet one).
+  assert.ok(r.ok > 200, `enough load: ${r.ok}`);
   assert.equal(r.failed, 0, `failed calls: ${JSON.stringify(r.byStatus)}`);
   assert.equal(r.retried, 0);
   // Both old processes drained, and had connections from nginx to let go of.
@@ -131,7 +133,7 @@ test('kill -9 of a gateway process under load: only its in-flight calls fail, wi
   const sentAfterKill = r.failedTimes.filter((t) => t.sent > killedAt).length;
   console.log(`kill -9: ${r.failed - sentAfterKill} failed calls were in flight at the kill, ${sentAfterKill} were sent after it; ` +
     `failures within ${Math.max(0, ...r.failedTimes.map((t) => t.failed - killedAt))} ms of the kill`);
-  assert.ok(r.ok > 500, `enough load: ${r.ok}`);
+  assert.ok(r.ok > 200, `enough load: ${r.ok}`);
   // UNAVAILABLE: nginx's 502 (error_page -> grpc-status 14) for a call whose process died
   // before its answer began. INTERNAL: a call whose process died between the two writes of
   // its answer: Node's http2 (under grpc-js) writes the response HEADERS and message first
