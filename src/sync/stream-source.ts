@@ -133,8 +133,8 @@ export class StreamSource {
     return out;
   }
 
-  /** Acknowledges entries (after their transaction committed). */
-  async ack(entries: readonly StreamEntry[]): Promise<void> {
+  /** Acknowledges entries (after their transaction committed); returns those whose XACK failed. */
+  async ack(entries: readonly StreamEntry[]): Promise<StreamEntry[]> {
     const byStream = new Map<string, string[]>();
     for (const e of entries) {
       const ids = byStream.get(e.stream) ?? [];
@@ -143,7 +143,10 @@ export class StreamSource {
     }
     const pipe = crossSlotPipeline(this.control);
     for (const [stream, ids] of byStream) pipe.xack(stream, this.opts.group, ...ids);
-    const results = await pipe.exec();
-    for (const [err] of results ?? []) if (err) throw err;
+    const results = (await pipe.exec()) ?? [];
+    // Per stream: on a cluster a master that is away fails only its own books' XACKs.
+    const streams = [...byStream.keys()];
+    const failed = new Set(streams.filter((_, i) => !results[i] || results[i]![0]));
+    return failed.size ? entries.filter((e) => failed.has(e.stream)) : [];
   }
 }

@@ -44,6 +44,23 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** How often kept acknowledgements (see acknowledge) are tried again. */
+const SETTLE_RETRY_MS = 1_000;
+
+/** What a batch's acknowledgement could not do yet. */
+interface Unsettled {
+  entries: StreamEntry[];
+  accounts: string[];
+}
+
+/** INCRs the accounts' versions (one per account, on its slot); returns the accounts that failed. */
+async function bumpAccountVersions(control: Redis, accounts: readonly string[]): Promise<string[]> {
+  const pipe = crossSlotPipeline(control);
+  for (const a of accounts) pipe.incr(accountVersionKey(a));
+  const results = (await pipe.exec()) ?? [];
+  return accounts.filter((_, i) => !results[i] || results[i]![0]);
+}
+
 /** The longest a read blocks, so a stop request is noticed quickly. */
 const IDLE_BLOCK_MS = 250;
 
@@ -66,6 +83,9 @@ export class SyncLoop {
   /** The last claim pass came back full: a dead consumer's backlog may remain, claim again next. */
   private claimBacklog = false;
   private sql: Sql;
+  /** Committed entries and accounts whose XACK or version bump failed: retried by settleLater. */
+  private unsettled: { entries: StreamEntry[]; accounts: Set<string> } = { entries: [], accounts: new Set() };
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SyncLoopDeps) {
     this.source = new StreamSource(deps.reader, deps.control, {
@@ -220,33 +240,66 @@ export class SyncLoop {
     old.end({ timeout: 0 }).catch(() => {});
   }
 
-  /** Closes the Postgres client (after `run` returned). */
+  /** Closes the Postgres client (after `run` returned), after a last try of what is kept. */
   async close(): Promise<void> {
+    clearTimeout(this.settleTimer);
+    if (this.unsettled.entries.length || this.unsettled.accounts.size) await this.settleLater();
     await this.sql.end({ timeout: 5 });
   }
 
-  /** XACK after COMMIT, then the account versions the analytics cache watches. */
+  /**
+   * XACK after COMMIT, then the account versions the analytics cache watches. What fails (a
+   * Redis Cluster master away) is kept and tried again in the background (settleLater): the
+   * batch is in Postgres, so waiting here would stall every book for the one whose master is
+   * lost. An entry left pending is at worst delivered again (harmless: writes are idempotent)
+   * and holds back the retention of its own book only (order-sweeper.ts).
+   */
   private async acknowledge(entries: StreamEntry[], accounts: string[]): Promise<void> {
-    for (;;) {
-      try {
-        await this.source.ack(entries);
-        if (accounts.length) {
-          const pipe = crossSlotPipeline(this.deps.control);
-          for (const a of accounts) pipe.incr(accountVersionKey(a));
-          await pipe.exec();
-        }
-        break;
-      } catch (err) {
-        // Committed but not acknowledged: redelivery would be harmless, but retry to save it.
-        this.stats.retries++;
-        this.deps.logger.warn({ err: (err as Error).message }, 'XACK failed after commit; retrying');
-        if (!(await this.backoff.wait(this.abort.signal))) return;
-      }
-    }
+    this.keepForLater(await this.ackAndBump(entries, accounts));
     const now = Date.now();
     for (const e of entries) this.lag.add(now - entryTimeMs(e.id));
     this.stats.committed += entries.length;
     this.stats.batches++;
+  }
+
+  /** XACKs the entries and bumps the accounts' versions; returns what did not go through. */
+  private async ackAndBump(entries: StreamEntry[], accounts: readonly string[]): Promise<Unsettled> {
+    const [unacked, unbumped] = await Promise.all([
+      entries.length ? this.source.ack(entries).catch(() => [...entries]) : [],
+      accounts.length ? bumpAccountVersions(this.deps.control, accounts).catch(() => [...accounts]) : [],
+    ]);
+    return { entries: unacked, accounts: unbumped };
+  }
+
+  private keepForLater(failed: Unsettled): void {
+    if (failed.entries.length === 0 && failed.accounts.length === 0) return;
+    this.stats.retries++;
+    if (this.unsettled.entries.length === 0 && this.unsettled.accounts.size === 0) {
+      this.deps.logger.warn({ entries: failed.entries.length, accounts: failed.accounts.length },
+        'XACK or version bump failed after commit (a Redis master away?); kept and retried in the background');
+    }
+    for (const e of failed.entries) this.unsettled.entries.push(e);
+    for (const a of failed.accounts) this.unsettled.accounts.add(a);
+    this.scheduleSettle();
+  }
+
+  /** Tries what is kept again; reschedules itself until everything went through. */
+  private async settleLater(): Promise<void> {
+    const held = { entries: this.unsettled.entries, accounts: [...this.unsettled.accounts] };
+    this.unsettled = { entries: [], accounts: new Set() };
+    const failed = await this.ackAndBump(held.entries, held.accounts);
+    for (const e of failed.entries) this.unsettled.entries.push(e);
+    for (const a of failed.accounts) this.unsettled.accounts.add(a);
+    this.settleTimer = undefined;
+    if (this.unsettled.entries.length === 0 && this.unsettled.accounts.size === 0) {
+      this.deps.logger.info({ entries: held.entries.length, accounts: held.accounts.length }, 'kept acknowledgements went through');
+      return;
+    }
+    if (!this.stopping) this.scheduleSettle();
+  }
+
+  private scheduleSettle(): void {
+    this.settleTimer ??= setTimeout(() => void this.settleLater(), SETTLE_RETRY_MS).unref();
   }
 
   private async poison(entry: StreamEntry, reason: string, attempts: number): Promise<void> {
