@@ -1,4 +1,4 @@
-import type { TransactionSql } from 'postgres';
+import type { PendingQuery, Row, TransactionSql } from 'postgres';
 import type { FillEvent } from '../domain/events.js';
 
 /**
@@ -13,11 +13,12 @@ import type { FillEvent } from '../domain/events.js';
  * predecessor is written. Exactly once: rows are insert-or-ignore, and only inserted or
  * completed rows reach the rollups, so a redelivered batch adds nothing.
  *
- * Must run after the batch's position upsert: that locks every (account, symbol) touched here
+ * Returns the statement (nothing for no engine fills), for the batch's pipeline. Must run
+ * after the batch's position upsert: that locks every (account, symbol) touched here
  * until COMMIT, so two hosts writing consecutive fills of one position run one after the
  * other, and the later one sees the earlier one's rows (no predecessor is missed by both).
  */
-export async function writeAccountFills(tx: TransactionSql, fills: readonly FillEvent[]): Promise<void> {
+export function writeAccountFills(tx: TransactionSql, fills: readonly FillEvent[]): PendingQuery<Row[]> | undefined {
   const rows: { acct: string; sym: string; ver: string; fid: string; t: string; dq: string; px: string; qa: string; ra: string; pra: string | null }[] = [];
   /** Realized PnL after each position version of this batch: a row's predecessor, when here. */
   const after = new Map<string, string>();
@@ -30,14 +31,14 @@ export async function writeAccountFills(tx: TransactionSql, fills: readonly Fill
       after.set(`${side.acct}\u0000${f.sym}\u0000${pos.ver}`, pos.realized);
     }
   }
-  if (rows.length === 0) return;
+  if (rows.length === 0) return undefined;
   const key = (acct: string, sym: string, ver: bigint | string) => `${acct}\u0000${sym}\u0000${ver}`;
   for (const r of rows) r.pra = after.get(key(r.acct, r.sym, BigInt(r.ver) - 1n)) ?? null;
   // Stored rows that may be waiting for a row of this batch: the successors of the rows
   // whose successor is not in the batch (one per position and run of versions).
   const next = rows.filter((r) => !after.has(key(r.acct, r.sym, BigInt(r.ver) + 1n)));
   const col = <K extends keyof (typeof rows)[number]>(k: K, of = rows) => of.map((r) => r[k]);
-  await tx`
+  return tx`
     WITH u AS (
       SELECT * FROM unnest(${col('acct')}::text[], ${col('sym')}::text[], ${col('ver')}::bigint[], ${col('fid')}::text[],
         ${col('t')}::bigint[], ${col('dq')}::bigint[], ${col('px')}::bigint[], ${col('qa')}::bigint[], ${col('ra')}::numeric[],

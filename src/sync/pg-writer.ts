@@ -1,4 +1,4 @@
-import type { Sql, TransactionSql } from 'postgres';
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { OrderState } from '../domain/events.js';
 import type { BatchPlan } from './batch-plan.js';
 import { writeAccountFills } from './account-ledger.js';
@@ -16,24 +16,31 @@ import { writeAccountFills } from './account-ledger.js';
  */
 export async function writePlan(sql: Sql, plan: BatchPlan): Promise<void> {
   if (plan.orders.length + plan.fills.length + plan.positions.length === 0) return;
-  await sql.begin(async (tx) => {
-    if (plan.symbols.length) await writeSymbols(tx, plan.symbols);
-    if (plan.orders.length) await writeOrders(tx, plan);
-    if (plan.positions.length) await writePositions(tx, plan);
+  // Pipelined: the statements leave in one write and Postgres runs them in this order (so
+  // the lock order above holds), instead of one round trip each. A batch then costs three
+  // round trips (BEGIN, the statements, COMMIT) however many tables it touches; on this
+  // box a loopback round trip is most of a small batch's CPU (docs/loadtest.md).
+  await sql.begin((tx) => {
+    const statements: PendingQuery<Row[]>[] = [];
+    if (plan.symbols.length) statements.push(writeSymbols(tx, plan.symbols));
+    if (plan.orders.length) statements.push(writeOrders(tx, plan));
+    if (plan.positions.length) statements.push(writePositions(tx, plan));
     if (plan.fills.length) {
-      await writeFills(tx, plan);
-      await writeAccountFills(tx, plan.fills);
+      statements.push(writeFills(tx, plan));
+      const ledger = writeAccountFills(tx, plan.fills);
+      if (ledger) statements.push(ledger);
     }
+    return statements;
   });
 }
 
-async function writeSymbols(tx: TransactionSql, symbols: string[]): Promise<void> {
+function writeSymbols(tx: TransactionSql, symbols: string[]): PendingQuery<Row[]> {
   // Sorted: concurrent hosts then take row locks in one order and cannot deadlock.
-  await tx`INSERT INTO instruments (symbol) SELECT unnest(${[...symbols].sort()}::text[])
+  return tx`INSERT INTO instruments (symbol) SELECT unnest(${[...symbols].sort()}::text[])
            ON CONFLICT (symbol) DO NOTHING`;
 }
 
-async function writeOrders(tx: TransactionSql, plan: BatchPlan): Promise<void> {
+function writeOrders(tx: TransactionSql, plan: BatchPlan): PendingQuery<Row[]> {
   // Sorted by id: concurrent writers lock rows in the same order.
   const idx = plan.orders.map((_, i) => i).sort((a, b) => {
     const x = (plan.orders[a] as OrderState).id;
@@ -43,7 +50,7 @@ async function writeOrders(tx: TransactionSql, plan: BatchPlan): Promise<void> {
   const os = idx.map((i) => plan.orders[i] as OrderState);
   const pl = idx.map((i) => plan.placed[i] as BatchPlan['placed'][number]);
   const col = <K extends keyof OrderState>(k: K) => os.map((o) => String(o[k]));
-  await tx`
+  return tx`
     INSERT INTO orders AS o (order_id, client_order_id, account_id, symbol, side, order_type, tif,
       price, quantity, filled, notional, status, reason, post_only, stp, created_at, updated_at, ver, seq,
       placed_price, placed_qty, placed_ver)
@@ -75,10 +82,10 @@ async function writeOrders(tx: TransactionSql, plan: BatchPlan): Promise<void> {
     WHERE o.ver < EXCLUDED.ver OR EXCLUDED.placed_ver < o.placed_ver`;
 }
 
-async function writeFills(tx: TransactionSql, plan: BatchPlan): Promise<void> {
+function writeFills(tx: TransactionSql, plan: BatchPlan): PendingQuery<Row[]> {
   // Sorted by id: two hosts inserting overlapping fills wait for each other in one order.
   const fs = [...plan.fills].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  await tx`
+  return tx`
     INSERT INTO fills (fill_id, symbol, price, quantity, executed_at, maker_order_id, maker_coid,
       maker_account_id, maker_side, taker_order_id, taker_coid, taker_account_id, taker_side)
     SELECT u.id, u.sym, u.px, u.qty, tierbook_ms(u.t), u.mo, u.mc, u.ma, u.ms, u.tord, u.tc, u.ta, u.ts
@@ -92,9 +99,9 @@ async function writeFills(tx: TransactionSql, plan: BatchPlan): Promise<void> {
     ON CONFLICT (fill_id, executed_at) DO NOTHING`;
 }
 
-async function writePositions(tx: TransactionSql, plan: BatchPlan): Promise<void> {
+function writePositions(tx: TransactionSql, plan: BatchPlan): PendingQuery<Row[]> {
   const ps = [...plan.positions].sort((a, b) => (a.acct + '\u0000' + a.sym < b.acct + '\u0000' + b.sym ? -1 : 1));
-  await tx`
+  return tx`
     INSERT INTO positions AS p (account_id, symbol, quantity, cost_basis, realized_pnl, ver)
     SELECT * FROM unnest(${ps.map((p) => p.acct)}::text[], ${ps.map((p) => p.sym)}::text[],
       ${ps.map((p) => p.qty)}::bigint[], ${ps.map((p) => p.cost)}::numeric[],
