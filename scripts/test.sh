@@ -35,6 +35,7 @@ echo "[test] cluster leg: the integration tests again, each file on its own 3-ma
 # a Redis Cluster reached through a redis-cluster:// URL, as `npm run stack -- --redis-cluster 3`.
 cluster_files=(
   dist/test/gateway/gateway.test.js
+  dist/test/gateway/auth-lookups.test.js
   dist/test/gateway/stream-admission.test.js
   dist/test/protection/rate-limit.test.js
   dist/test/matching/order-lifecycle.test.js

@@ -44,14 +44,18 @@ export async function createAccount(
   return { accountId, apiKey, tier: input.tier, name: input.name };
 }
 
-/** Looks a key hash up in Postgres (the truth), for when Redis lost it. */
-export async function findPrincipalInDb(sql: Sql, keyHash: string): Promise<Principal | undefined> {
-  const rows = await sql<{ account_id: string; tier: string }[]>`
-    SELECT a.account_id, a.tier FROM api_keys k JOIN accounts a USING (account_id)
-    WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL`;
-  const row = rows[0];
-  if (!row || !isTierName(row.tier)) return undefined;
-  return { accountId: row.account_id, tier: row.tier };
+/**
+ * Looks key hashes up in Postgres (the truth), for when Redis lost them: one query for the
+ * whole batch (an array parameter, so one prepared statement whatever the batch size).
+ * Returns the live keys found; revoked and unknown ones are absent.
+ */
+export async function findPrincipalsInDb(sql: Sql, keyHashes: readonly string[]): Promise<Map<string, Principal>> {
+  const rows = await sql<{ key_hash: string; account_id: string; tier: string }[]>`
+    SELECT k.key_hash, a.account_id, a.tier FROM api_keys k JOIN accounts a USING (account_id)
+    WHERE k.key_hash = ANY(${keyHashes as string[]}::text[]) AND k.revoked_at IS NULL`;
+  const found = new Map<string, Principal>();
+  for (const r of rows) if (isTierName(r.tier)) found.set(r.key_hash, { accountId: r.account_id, tier: r.tier });
+  return found;
 }
 
 /** Copies every live key into Redis: after a Redis loss, or at stack start. */

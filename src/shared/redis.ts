@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 /**
@@ -119,8 +120,10 @@ export async function scanKeys(redis: Redis, pattern: string, extra: (string | n
 /**
  * A pipeline whose commands may touch keys in different slots. On one Redis it is a plain
  * pipeline (one round trip); a cluster refuses a pipeline spanning nodes, so there each
- * command is sent on its own (ioredis routes each to its slot's master) and exec() gathers
- * the same [error, result] pairs. No atomicity either way, as with any pipeline.
+ * command is sent on its own (ioredis routes each to its slot's master, following MOVED/ASK
+ * and failovers per command) and exec() gathers the same [error, result] pairs. The sends
+ * happen with every master's socket corked, so they still leave as one write per master:
+ * one round trip to each node that holds a key. No atomicity either way, as with any pipeline.
  */
 export function crossSlotPipeline(redis: Redis, commands: (string | number | Buffer)[][] = []): ChainableCommander {
   if (!isCluster(redis)) return redis.pipeline(commands as string[][]);
@@ -128,9 +131,17 @@ export function crossSlotPipeline(redis: Redis, commands: (string | number | Buf
   const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
     get(_t, prop) {
       if (prop === 'exec') {
-        return () => Promise.all(queued.map(([name, args]) =>
-          (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...args).then(
-            (v): [Error | null, unknown] => [null, v], (e: Error): [Error | null, unknown] => [e, null])));
+        return () => {
+          // A ready cluster client writes each command to its node's socket synchronously.
+          const uncork = corkMasters(redis as unknown as Cluster);
+          try {
+            return Promise.all(queued.map(([name, args]) =>
+              (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...args).then(
+                (v): [Error | null, unknown] => [null, v], (e: Error): [Error | null, unknown] => [e, null])));
+          } finally {
+            uncork();
+          }
+        };
       }
       if (prop === 'length') return queued.length;
       if (prop === 'then') return undefined;
@@ -141,4 +152,17 @@ export function crossSlotPipeline(redis: Redis, commands: (string | number | Buf
     },
   });
   return proxy;
+}
+
+/** Holds writes on every connected master's socket until the returned function is called. */
+function corkMasters(cluster: Cluster): () => void {
+  const corked: Socket[] = [];
+  for (const node of cluster.nodes('master')) {
+    const s = (node as unknown as { stream?: Socket }).stream;
+    if (s && !s.destroyed && s.writable) {
+      s.cork();
+      corked.push(s);
+    }
+  }
+  return () => corked.forEach((s) => s.uncork());
 }
