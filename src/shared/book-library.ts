@@ -14,7 +14,7 @@ import { masters } from './redis.js';
  * (`tierbook_<h>`, `tierbook_place_<h>`, ...; function names are global in Redis, so they
  * carry it too). During a rolling restart old and new code each call their own library side
  * by side. Old libraries stay loaded (persisted in RDB/AOF and replicated like data, a few
- * kB each) until deleted by hand: `FUNCTION LIST LIBRARYNAME tierbook_` and
+ * kB each) until deleted by hand: `FUNCTION LIST LIBRARYNAME tierbook_*` and
  * `FUNCTION DELETE tierbook_<old h>` on every master once no process runs that version.
  */
 export type BookOperation = 'place' | 'cancel' | 'amend' | 'sweep';
