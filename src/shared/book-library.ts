@@ -39,8 +39,10 @@ export function bookLibrary(): BookLibrary {
   const hash = createHash('sha1').update([common, ...bodies].join('\0')).digest('hex').slice(0, 12);
   const functions = Object.fromEntries(OPERATIONS.map((op) => [op, `tierbook_${op}_${hash}`])) as Record<BookOperation, string>;
   const registered = OPERATIONS.map((op, i) =>
-    `redis.register_function('${functions[op]}', function(keys, args)\nbegin(keys, args)\n${bodies[i]}\nend)\n`);
-  built = { name: `tierbook_${hash}`, code: `#!lua name=tierbook_${hash}\n${common}\n${registered.join('')}`, functions };
+    `register_function('${functions[op]}', function(keys, args)\nbegin(keys, args)\n${bodies[i]}\nend)\n`);
+  // Taken before common.lua, which shadows `redis` with its per-call local.
+  const head = `#!lua name=tierbook_${hash}\nlocal register_function = redis.register_function\n`;
+  built = { name: `tierbook_${hash}`, code: `${head}${common}\n${registered.join('')}`, functions };
   return built;
 }
 

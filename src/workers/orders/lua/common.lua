@@ -17,6 +17,13 @@
 -- W3C traceparent ('' for none; a function sets it from its last ARGV).
 local KEYS, ARGV, P, SYM, NOW, INST, TP
 
+-- A function sees the Redis API and Lua's libraries only through its globals table's
+-- __index (Redis 7.0), a metamethod call on every use, and not at all while the library
+-- loads. begin() copies them into these locals once per call; every use after that is a
+-- plain upvalue read (a 3-fill taker reads them some 300 times).
+local function runtimeGlobals() return redis, cjson, string, math, table, tonumber, ipairs end
+local redis, cjson, string, math, table, tonumber, ipairs
+
 local function K(s) return P .. ':' .. s end
 -- Account ids are free-form: length-prefixing keeps "a:b"+"c" apart from "a"+"b:c".
 local function AK(acct, s) return P .. ':a:' .. #acct .. ':' .. acct .. ':' .. s end
@@ -29,6 +36,7 @@ end
 
 -- Sets the per-call state; the first statement of every function.
 local function begin(keys, args)
+  redis, cjson, string, math, table, tonumber, ipairs = runtimeGlobals()
   KEYS, ARGV = keys, args
   P = string.sub(keys[1], 1, #keys[1] - 5)
   SYM = string.sub(P, 5, #P - 1) -- "{bk:SYM}" -> SYM
