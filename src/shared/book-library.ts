@@ -56,12 +56,13 @@ const callers = new WeakMap<Redis | Cluster, BookCall>();
 
 /**
  * The book functions on a connection (one Redis, or every master of a cluster). The library
- * is loaded at the connection's first call, on every master (FUNCTION LOAD is node-local);
- * loading a version that is there already is a no-op. A node that answers "Function not
- * found" later (restarted without persistence, FUNCTION FLUSH, a new master) gets the library
- * and the call is sent once more, as ioredis does for EVALSHA on NOSCRIPT: a call that was
- * refused so ran nothing. ioredis routes FCALL by its keys like EVALSHA (numkeys, then the
- * keys), so on a cluster each call goes straight to its book's master.
+ * is loaded at the connection's first call, on every master it can reach (FUNCTION LOAD is
+ * node-local); loading a version that is there already is a no-op. A node that answers
+ * "Function not found" later (restarted without persistence, FUNCTION FLUSH, a new master,
+ * one that was away at the first load) gets the library and the call is sent once more, as
+ * ioredis does for EVALSHA on NOSCRIPT: a refused call ran nothing. ioredis routes FCALL by
+ * its keys like EVALSHA (numkeys, then the keys), so on a cluster each call goes straight to
+ * its book's master (test/matching/book-functions.test.ts checks both).
  */
 export function bookCaller(redis: Redis | Cluster): BookCall {
   const known = callers.get(redis);
@@ -88,9 +89,16 @@ export function bookCaller(redis: Redis | Cluster): BookCall {
   return call;
 }
 
-/** FUNCTION LOAD on every master; "already exists" means this version is there. */
+/**
+ * FUNCTION LOAD on every master; "already exists" means this version is there. A master that
+ * cannot be reached (lost, restarting) must not stop the books of the others: its failure
+ * counts only if no master took the library (Redis down, or a library that does not compile);
+ * once back it answers "Function not found" and is loaded then.
+ */
 async function loadOnMasters(redis: Redis, lib: BookLibrary): Promise<void> {
-  await Promise.all((await masters(redis)).map((node) => node.call('FUNCTION', 'LOAD', lib.code).catch((err: Error) => {
+  const results = await Promise.allSettled((await masters(redis)).map((node) => node.call('FUNCTION', 'LOAD', lib.code).catch((err: Error) => {
     if (!/already exists/.test(err.message)) throw err;
   })));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length === results.length && failed[0]) throw failed[0].reason;
 }
