@@ -91,7 +91,7 @@ export function bookCaller(redis: Redis | Cluster): BookCall {
 
 /**
  * FUNCTION LOAD on every master; "already exists" means this version is there. A master that
- * cannot be reached (lost, restarting) must not stop the books of the others: its failure
+ * cannot be reached (lost, restarting) or refuses must not stop the books of the others: its failure
  * counts only if no master took the library (Redis down, or a library that does not compile);
  * once back it answers "Function not found" and is loaded then.
  */
