@@ -11,7 +11,10 @@ import { Redis } from 'ioredis';
 
 export interface CallgrindRedis {
   url: string;
-  /** Instructions (Ir) inside `evalGenericCommand` (every EVAL/EVALSHA) while `run` runs. */
+  /**
+   * Instructions (Ir) inside script calls while `run` runs: `evalGenericCommand` (every
+   * EVAL/EVALSHA) plus `fcallCommand` / `fcallroCommand` (every FCALL, FCALL_RO).
+   */
   scriptInstructions(run: () => Promise<unknown>): Promise<number>;
   stop(): Promise<void>;
 }
@@ -46,8 +49,9 @@ export async function startCallgrindRedis(dir: string, port: number): Promise<Ca
       await run();
       control('--dump');
       const report = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', newestDump()], { maxBuffer: 64 << 20 }).toString();
-      const line = report.split('\n').find((l) => l.includes(':evalGenericCommand '));
-      return Number(/^\s*([\d,]+)/.exec(line ?? '')?.[1]?.replace(/,/g, '') ?? NaN);
+      const lines = report.split('\n').filter((l) => / \S*:(evalGenericCommand|fcallCommand|fcallroCommand) /.test(l));
+      if (lines.length === 0) return NaN;
+      return lines.reduce((sum, l) => sum + Number(/^\s*([\d,]+)/.exec(l)?.[1]?.replace(/,/g, '') ?? NaN), 0);
     },
     async stop() {
       proc.kill('SIGTERM');

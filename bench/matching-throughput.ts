@@ -41,9 +41,12 @@ function nextOrder(): OrderInput {
   };
 }
 
-/** Redis-side microseconds per EVALSHA since the last reset: the script's own cost. */
-async function serverUsPerScript(redis: Redis): Promise<number> {
-  const line = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith('cmdstat_evalsha:'));
+/**
+ * Redis-side microseconds per script call since the last reset: the script's own cost. The
+ * book operations are FCALLs (src/shared/book-library.ts), the trivial script an EVALSHA.
+ */
+async function serverUsPerScript(redis: Redis, command: 'fcall' | 'evalsha'): Promise<number> {
+  const line = (await redis.info('commandstats')).split('\n').find((l) => l.startsWith(`cmdstat_${command}:`));
   return Number(/usec_per_call=([\d.]+)/.exec(line ?? '')?.[1] ?? NaN);
 }
 
@@ -86,15 +89,15 @@ async function main(): Promise<void> {
         return engine.place('acct-' + (n % 4), o).catch(() => undefined);
       };
       const inFlight = mode === 'sequential' ? 1 : IN_FLIGHT;
-      await place(); // loads the script
-      const cell = async (script: string, fn: () => Promise<unknown>) => {
+      await place(); // loads the book library
+      const cell = async (script: string, command: 'fcall' | 'evalsha', fn: () => Promise<unknown>) => {
         await redis.config('RESETSTAT');
         const rate = await measure(script, inFlight, fn);
-        rows.push({ script, mode, rate, us: await serverUsPerScript(redis) });
+        rows.push({ script, mode, rate, us: await serverUsPerScript(redis, command) });
       };
-      await cell('trivial (return 1)', trivial);
-      await cell('place (no client id)', place);
-      await cell('place + client id reservation', withCoid);
+      await cell('trivial (return 1)', 'evalsha', trivial);
+      await cell('place (no client id)', 'fcall', place);
+      await cell('place + client id reservation', 'fcall', withCoid);
       redis.disconnect();
     }
   } finally {

@@ -1,6 +1,7 @@
 /**
  * Redis time per book script: what each operation costs inside Redis (Lua, cjson, commands),
- * from `INFO commandstats` (usec per EVALSHA) around a batch of one kind of operation at a
+ * from `INFO commandstats` (usec per FCALL or EVALSHA: the book functions, and the plain
+ * client order id scripts the sweep runs beside them) around a batch of one kind of operation at a
  * time, on a fresh Redis of its own. Client and network time are not in it, so the figures
  * hold on a busy box too (Redis' own CPU time still shares the cores).
  *
@@ -30,28 +31,36 @@ import { startCallgrindRedis, type CallgrindRedis } from './callgrind-redis.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, callgrind: { type: 'boolean', default: false } } });
 const N = Number(values.n);
-const INSTRUMENT = validateInstruments([{
-  symbol: 'BENCH', tickSize: 1, lotSize: 1, minQty: 1, maxQty: 1000, maxPriceTicks: 1_000_000,
+const LIMITS = {
+  tickSize: 1, lotSize: 1, minQty: 1, maxQty: 1000, maxPriceTicks: 1_000_000,
   referencePriceTicks: 10_000, bandBps: 1000, maxNotionalTicks: 1_000_000_000, positionLimitLots: 50_000_000,
-}], 'bench')[0]!;
+};
+// WARM is a book of its own for the warm-up below.
+const INSTRUMENTS = validateInstruments([{ symbol: 'BENCH', ...LIMITS }, { symbol: 'WARM', ...LIMITS }], 'bench');
 
 const order = (o: Partial<OrderInput>): OrderInput => ({
   symbol: 'BENCH', side: 'BUY', type: 'LIMIT', tif: 'GTC', price: 9_990n, qty: 1n, coid: '', postOnly: false, stp: 'CANCEL_NEWEST', ...o,
 });
 
-/** Total EVALSHA calls and microseconds so far. */
-async function evalsha(redis: Redis): Promise<{ calls: number; usec: number }> {
-  const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await redis.info('commandstats'));
-  return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
+/** Total script calls (FCALL and EVALSHA) and their microseconds so far. */
+async function scriptStats(redis: Redis): Promise<{ calls: number; usec: number }> {
+  const stats = await redis.info('commandstats');
+  let calls = 0;
+  let usec = 0;
+  for (const m of stats.matchAll(/cmdstat_(?:fcall|evalsha):calls=(\d+),usec=(\d+)/g)) {
+    calls += Number(m[1]);
+    usec += Number(m[2]);
+  }
+  return { calls, usec };
 }
 
 /** Redis µs per script call of what `run` does (run makes `calls` script calls). */
 async function measure(redis: Redis, label: string, run: () => Promise<unknown>): Promise<void> {
-  const a = await evalsha(redis);
+  const a = await scriptStats(redis);
   let ir = NaN;
   if (grind) ir = await grind.scriptInstructions(run);
   else await run();
-  const b = await evalsha(redis);
+  const b = await scriptStats(redis);
   const calls = b.calls - a.calls;
   const per = (x: number) => (calls ? x / calls : 0);
   const kir = grind ? `  ${(per(ir) / 1000).toFixed(1).padStart(7)} kIr per call` : '';
@@ -64,8 +73,14 @@ const grind: CallgrindRedis | undefined = values.callgrind ? await startCallgrin
 const server = grind ?? await startRedis({ dir, port, appendOnly: false });
 const redis = new Redis(server.url);
 try {
-  await publishInstruments(redis, [INSTRUMENT]);
+  await publishInstruments(redis, INSTRUMENTS);
   const engine = new OrderEngine(redis);
+  // Every script runs once before any row, on another book: the rows measure calls of a
+  // loaded script (no EVAL compile after NOSCRIPT, no first FUNCTION LOAD in them).
+  const warm = await engine.place('acct-w', order({ symbol: 'WARM', qty: 2n }));
+  await engine.amend('acct-w', { orderId: warm.order.id }, 0n, 1n);
+  await engine.cancel('acct-w', { orderId: warm.order.id });
+  await sweepFinishedOrders(redis, 'WARM', Date.now() + 1000, { retentionMs: 0, idempotencyWindowMs: 3_600_000 });
   console.log(`Redis time per book script (INFO commandstats), ${N} calls per row, redis-server ${(await redis.info('server')).match(/redis_version:(\S+)/)?.[1]}`);
   const resting: string[] = [];
   await measure(redis, 'place: resting limit, no client order id', async () => {

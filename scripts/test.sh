@@ -39,6 +39,7 @@ cluster_files=(
   dist/test/gateway/stream-admission.test.js
   dist/test/protection/rate-limit.test.js
   dist/test/matching/order-lifecycle.test.js
+  dist/test/matching/book-functions.test.js
   dist/test/matching/execution-stream.test.js
   dist/test/api/stream-live.test.js
   dist/test/api/trade-order.test.js

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import {
   accountRetiredIdsKey, clientOrderKey, clientOrderReservationKey, finishedOrdersKey, instrumentKey, orderKey,
 } from '../domain/matching/keys.js';
-import { bookScriptSource, luaSource } from '../shared/lua-source.js';
+import { bookCaller } from '../shared/book-library.js';
+import { luaSource } from '../shared/lua-source.js';
 
 /** Orders removed per script call: one call stays short (Redis runs scripts one at a time). */
 const BATCH = 200;
@@ -17,14 +18,12 @@ export interface SweepOptions {
 }
 
 type SweepRedis = Redis & {
-  tierbook_sweep(key: string, bound: string, window: string, limit: string): Promise<number>;
   tierbook_expire_coid(reservation: string, marker: string, fp: string, at: string): Promise<number>;
 };
 
 function withScripts(redis: Redis): SweepRedis {
   const r = redis as SweepRedis;
-  if (typeof r.tierbook_sweep !== 'function') {
-    redis.defineCommand('tierbook_sweep', { lua: bookScriptSource('sweep'), numberOfKeys: 1 });
+  if (typeof r.tierbook_expire_coid !== 'function') {
     redis.defineCommand('tierbook_expire_coid', { lua: luaSource('expire-client-id'), numberOfKeys: 2 });
   }
   return r;
@@ -40,10 +39,12 @@ function withScripts(redis: Redis): SweepRedis {
  *
  * The client order id reservations live in the account's slot, not the book's, so they get
  * their end time first (a crash in between only leaves orders for the next pass); then one
- * book script per batch removes the orders atomically (sweep.lua). Returns how many left.
+ * book function per batch removes the orders atomically (sweep.lua, in the book library of
+ * src/shared/book-library.ts). Returns how many left.
  */
 export async function sweepFinishedOrders(redis: Redis, symbol: string, committedBelowMs: number, opts: SweepOptions): Promise<number> {
   const r = withScripts(redis);
+  const book = bookCaller(redis);
   const [sec, usec] = await redis.time();
   const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
   const bound = Math.min(committedBelowMs, now - opts.retentionMs);
@@ -53,7 +54,7 @@ export async function sweepFinishedOrders(redis: Redis, symbol: string, committe
     const ids = await redis.zrangebyscore(finishedOrdersKey(symbol), '-inf', `(${bound}`, 'LIMIT', 0, BATCH);
     if (ids.length === 0) break;
     await endReservations(r, symbol, ids, opts.idempotencyWindowMs, now);
-    removed += await r.tierbook_sweep(instrumentKey(symbol), String(bound), String(opts.idempotencyWindowMs), String(BATCH));
+    removed += await book('sweep', instrumentKey(symbol), String(bound), String(opts.idempotencyWindowMs), String(BATCH)) as number;
     if (ids.length < BATCH) break;
   }
   return removed;

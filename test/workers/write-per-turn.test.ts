@@ -7,6 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection, createServer, type Server } from 'node:net';
 import { Redis } from 'ioredis';
+import { instrumentKey } from '../../src/domain/matching/keys.js';
+import { orderScripts } from '../../src/workers/orders/scripts.js';
 import { writePerTurn } from '../../src/workers/write-per-turn.js';
 import { startTestRedis, type TestServer } from '../support/servers.js';
 
@@ -59,5 +61,29 @@ test('a held turn sends many calls in one write and answers each call on its own
   }));
   assert.deepEqual(chained, Array.from({ length: 20 }, (_, i) => `c${i}=1`));
   assert.ok(chunks <= 2, `the 20 scripts left together after their replies (${chunks} chunks for 40 commands)`);
+  redis.disconnect();
+});
+
+test('book functions (FCALL) leave in one write too, and so do their retries after the library was flushed', async () => {
+  const redis = new Redis({ port: relayPort, host: '127.0.0.1', enableAutoPipelining: false });
+  const writes = writePerTurn(redis);
+  const scripts = orderScripts(redis);
+  // A cancel on a book that is not listed: a real FCALL that changes nothing.
+  const cancel = (i: number) => scripts.cancel(instrumentKey(`NONE${i}`), 'acct', `NONE${i}:1`, '', '');
+  const notFound = (replies: string[]) => replies.forEach((r) => assert.equal(JSON.parse(r).e, 'ORDER_NOT_FOUND'));
+  await redis.ping();
+  notFound([await cancel(0)]); // the first call loads the library
+
+  chunks = 0;
+  writes.hold();
+  notFound(await Promise.all(Array.from({ length: 30 }, (_, i) => cancel(i))));
+  assert.equal(chunks, 1, 'one write for the turn');
+
+  await redis.call('FUNCTION', 'FLUSH');
+  chunks = 0;
+  writes.hold();
+  notFound(await Promise.all(Array.from({ length: 30 }, (_, i) => cancel(i))));
+  // The 30 calls, one FUNCTION LOAD for all of them, the 30 calls again.
+  assert.ok(chunks <= 3, `${chunks} writes for 30 calls that had to load the library`);
   redis.disconnect();
 });

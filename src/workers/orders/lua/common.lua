@@ -1,13 +1,29 @@
--- Shared prelude of every book script; the loader prepends it to place/cancel/amend.lua.
+-- Shared prelude of every book function: src/shared/book-library.ts builds one Redis Functions
+-- library from it and place/cancel/amend/sweep.lua, each of which becomes the body of a
+-- function that starts with begin(). The helpers below are created once, when the library
+-- is loaded, not on every call; what belongs to one call is the per-call state just below.
 --
 -- KEYS[1] is the book's instrument hash "{bk:SYM}:inst". Every other key is derived from its
--- "{bk:SYM}" prefix, so all keys share the book's hash tag and cluster slot (the scripts run
+-- "{bk:SYM}" prefix, so all keys share the book's hash tag and cluster slot (the functions run
 -- unchanged on Redis Cluster). Numbers are Lua doubles: instruments are validated so every
 -- product formed here stays below 2^53; running totals that can grow without bound
 -- (realized PnL) are kept by HINCRBY in Redis' int64 and read back as strings. Integers
 -- leave Lua only as strings (I()), never through cjson's 14-digit number encoding.
 
-local P = string.sub(KEYS[1], 1, #KEYS[1] - 5)
+-- Per-call state, set by begin() at the start of every call (a library may not have globals,
+-- and its locals outlive a call, so each one is set afresh, never left from the last call):
+-- the call's KEYS and ARGV, the book's key prefix "{bk:SYM}" and symbol, Redis' clock (epoch
+-- ms, a string), the instrument's limits once listed() read them, and the calling request's
+-- W3C traceparent ('' for none; a function sets it from its last ARGV).
+local KEYS, ARGV, P, SYM, NOW, INST, TP
+
+-- A function sees the Redis API and Lua's libraries only through its globals table's
+-- __index (Redis 7.0), a metamethod call on every use, and not at all while the library
+-- loads. begin() copies them into these locals once per call; every use after that is a
+-- plain upvalue read (a 3-fill taker reads them some 300 times).
+local function runtimeGlobals() return redis, cjson, string, math, table, tonumber, ipairs end
+local redis, cjson, string, math, table, tonumber, ipairs
+
 local function K(s) return P .. ':' .. s end
 -- Account ids are free-form: length-prefixing keeps "a:b"+"c" apart from "a"+"b:c".
 local function AK(acct, s) return P .. ':a:' .. #acct .. ':' .. acct .. ':' .. s end
@@ -16,6 +32,17 @@ local function CK(acct, coid) return P .. ':c:' .. #acct .. ':' .. acct .. ':' .
 local function I(n)
   if n == 0 then return '0' end -- avoids "-0"
   return string.format('%.0f', n)
+end
+
+-- Sets the per-call state; the first statement of every function.
+local function begin(keys, args)
+  redis, cjson, string, math, table, tonumber, ipairs = runtimeGlobals()
+  KEYS, ARGV = keys, args
+  P = string.sub(keys[1], 1, #keys[1] - 5)
+  SYM = string.sub(P, 5, #P - 1) -- "{bk:SYM}" -> SYM
+  local time = redis.call('TIME')
+  NOW = I(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+  INST, TP = nil, ''
 end
 
 -- A refusal: its reason and the facts behind it (field names, bounds, limits: strings), which
@@ -40,21 +67,15 @@ local function idiv(n, d)
   return q
 end
 
--- "{bk:SYM}" -> SYM.
-local SYM = string.sub(P, 5, #P - 1)
-
--- The instrument's limits the scripts use, or nil for a symbol that is not listed. Read only
--- by the scripts that check limits (HMGET of eight fields costs a third of HGETALL's Lua
--- table building), after `listed()`.
-local INST
+-- Reads the instrument's limits the scripts use into INST; false for a symbol that is not
+-- listed. Only the scripts that check limits call it (HMGET of eight fields costs a third of
+-- HGETALL's Lua table building).
 local function listed()
   local h = redis.call('HMGET', KEYS[1], 'symbol', 'lot', 'minq', 'maxq', 'ref', 'bps', 'maxnot', 'poslim')
   if not h[1] then return false end
   INST = { symbol = h[1], lot = h[2], minq = h[3], maxq = h[4], ref = h[5], bps = h[6], maxnot = h[7], poslim = h[8] }
   return true
 end
-local TIME = redis.call('TIME')
-local NOW = I(tonumber(TIME[1]) * 1000 + math.floor(tonumber(TIME[2]) / 1000))
 
 local function nextId(field) return redis.call('HINCRBY', K('state'), field, 1) end
 
@@ -98,11 +119,9 @@ local function positionJson(p)
     .. '","ver":"' .. p.ver .. '","realized":"' .. p.realized .. '"}'
 end
 
--- The calling request's W3C traceparent, set by a script from its last ARGV ('' for none):
--- its events carry it as a third field `tp`, so the sync's logs and dead letters name the
--- caller's trace. Without one the entry is exactly as before.
-local TP = ''
--- Appends one event (its JSON document) to the book's stream; returns the entry id.
+-- Appends one event (its JSON document) to the book's stream; returns the entry id. With the
+-- caller's traceparent (TP) it carries a third field `tp`, so the sync's logs and dead letters
+-- name the caller's trace; without one the entry is exactly as before.
 local function emit(kind, json)
   if TP == '' then return redis.call('XADD', K('events'), '*', 'k', kind, 'd', json) end
   return redis.call('XADD', K('events'), '*', 'k', kind, 'd', json, 'tp', TP)
