@@ -10,8 +10,9 @@ interface Pending {
  * Sends the calls that arrive in one turn of the event loop to a worker thread as one task.
  * The hop between threads (a postMessage each way and a wake-up) is the largest fixed cost
  * of a call; under load many calls share it, and a lone call still leaves on the next
- * `setImmediate`, so batching adds no waiting of its own. Nor does it on the way back: each
- * call is answered when its own result is in, not when the batch's slowest call is.
+ * `setImmediate`, so batching adds no waiting of its own. On the way back a batch that mixes
+ * methods answers each call when its own result is in, not when its slowest call is
+ * (batch-dispatch.ts); a one-method batch is answered whole.
  */
 export class CallBatcher {
   private pending: Pending[] = [];

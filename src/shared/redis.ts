@@ -133,13 +133,13 @@ export function crossSlotPipeline(redis: Redis, commands: (string | number | Buf
       if (prop === 'exec') {
         return () => {
           // A ready cluster client writes each command to its node's socket synchronously.
-          const uncork = corkMasters(redis as unknown as Cluster);
+          const uncork = corkConnections((redis as unknown as Cluster).nodes('master'));
           try {
             return Promise.all(queued.map(([name, args]) =>
               (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!(...args).then(
                 (v): [Error | null, unknown] => [null, v], (e: Error): [Error | null, unknown] => [e, null])));
           } finally {
-            uncork();
+            uncork?.();
           }
         };
       }
@@ -154,15 +154,19 @@ export function crossSlotPipeline(redis: Redis, commands: (string | number | Buf
   return proxy;
 }
 
-/** Holds writes on every connected master's socket until the returned function is called. */
-function corkMasters(cluster: Cluster): () => void {
+/**
+ * Holds the writes of these connections (their sockets corked) until the returned function is
+ * called: commands sent meanwhile leave in one write per connection. Connections without a
+ * live socket are skipped; returns undefined when none was corked.
+ */
+export function corkConnections(connections: Iterable<Redis>): (() => void) | undefined {
   const corked: Socket[] = [];
-  for (const node of cluster.nodes('master')) {
-    const s = (node as unknown as { stream?: Socket }).stream;
+  for (const c of connections) {
+    const s = (c as unknown as { stream?: Socket }).stream;
     if (s && !s.destroyed && s.writable) {
       s.cork();
       corked.push(s);
     }
   }
-  return () => corked.forEach((s) => s.uncork());
+  return corked.length ? () => corked.forEach((s) => s.uncork()) : undefined;
 }

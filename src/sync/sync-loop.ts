@@ -243,7 +243,7 @@ export class SyncLoop {
   /** Closes the Postgres client (after `run` returned), after a last try of what is kept. */
   async close(): Promise<void> {
     clearTimeout(this.settleTimer);
-    if (this.unsettled.entries.length || this.unsettled.accounts.size) await this.settleLater();
+    if (!this.settled) await this.settleLater();
     await this.sql.end({ timeout: 5 });
   }
 
@@ -274,24 +274,30 @@ export class SyncLoop {
   private keepForLater(failed: Unsettled): void {
     if (failed.entries.length === 0 && failed.accounts.length === 0) return;
     this.stats.retries++;
-    if (this.unsettled.entries.length === 0 && this.unsettled.accounts.size === 0) {
+    if (this.settled) {
       this.deps.logger.warn({ entries: failed.entries.length, accounts: failed.accounts.length },
         'XACK or version bump failed after commit (a Redis master away?); kept and retried in the background');
     }
+    this.keep(failed);
+    this.scheduleSettle();
+  }
+
+  private keep(failed: Unsettled): void {
     for (const e of failed.entries) this.unsettled.entries.push(e);
     for (const a of failed.accounts) this.unsettled.accounts.add(a);
-    this.scheduleSettle();
+  }
+
+  private get settled(): boolean {
+    return this.unsettled.entries.length === 0 && this.unsettled.accounts.size === 0;
   }
 
   /** Tries what is kept again; reschedules itself until everything went through. */
   private async settleLater(): Promise<void> {
     const held = { entries: this.unsettled.entries, accounts: [...this.unsettled.accounts] };
     this.unsettled = { entries: [], accounts: new Set() };
-    const failed = await this.ackAndBump(held.entries, held.accounts);
-    for (const e of failed.entries) this.unsettled.entries.push(e);
-    for (const a of failed.accounts) this.unsettled.accounts.add(a);
+    this.keep(await this.ackAndBump(held.entries, held.accounts));
     this.settleTimer = undefined;
-    if (this.unsettled.entries.length === 0 && this.unsettled.accounts.size === 0) {
+    if (this.settled) {
       this.deps.logger.info({ entries: held.entries.length, accounts: held.accounts.length }, 'kept acknowledgements went through');
       return;
     }

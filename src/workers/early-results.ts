@@ -5,9 +5,9 @@ import type { CallResult } from './task.js';
 export type IndexedResults = [index: number, result: CallResult][];
 
 /**
- * Each call of a batch answers when it is done, not when the batch's slowest call is: a
- * PlaceOrder must not wait for a GetPortfolio that waits on Postgres, nor for the calls that
- * wait for a slot behind it. Results that finish in one turn of this thread's event loop still
+ * Each call of a batch that mixes methods (the gateway gives those a port:
+ * src/server/batch-dispatch.ts) answers when it is done, not when the batch's slowest call
+ * is: a PlaceOrder must not wait for a GetPortfolio that waits on Postgres. Results that finish in one turn of this thread's event loop still
  * cross together (one postMessage on the batch's port, sent on the next `setImmediate`), and
  * whatever is still held when the last call finishes goes back as the task's own result, so a
  * batch whose calls all finish together costs no message beyond the task's.

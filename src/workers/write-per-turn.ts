@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Cluster, Redis } from 'ioredis';
-import { isCluster } from '../shared/redis.js';
+import { corkConnections, isCluster } from '../shared/redis.js';
 
 /**
  * Pipelined Redis per batch: the commands a thread's calls send in one turn of the event loop
@@ -25,22 +25,17 @@ export interface TurnWrites {
 
 export function writePerTurn(redis: Redis): TurnWrites {
   const connections = new Set<Redis>();
-  let corked: Socket[] = [];
-  const release = (): void => {
-    const held = corked;
-    corked = [];
-    for (const s of held) s.uncork();
-  };
+  let release: (() => void) | undefined;
   const hold = (): void => {
-    if (corked.length > 0) return;
-    for (const c of connections) {
-      const s = (c as unknown as { stream?: Socket }).stream;
-      if (s && !s.destroyed) {
-        s.cork();
-        corked.push(s);
-      }
+    if (release) return;
+    release = corkConnections(connections);
+    if (release) {
+      setImmediate(() => {
+        const uncork = release!;
+        release = undefined;
+        uncork();
+      });
     }
-    if (corked.length > 0) setImmediate(release);
   };
   // Before ioredis parses the replies: the continuations they wake send in this turn.
   const watch = (c: Redis): void => {
