@@ -22,7 +22,11 @@ export function eventStreamKey(symbol: string): string {
 
 export type EventKind = 'order' | 'fill';
 
-/** What happened to an order; one event per change. */
+/**
+ * What happened to an order: one order event per change, except the changes a fill makes
+ * (FillEvent.orders carries those; 'partially_filled' and 'filled' are in streams written
+ * before it did).
+ */
 export type OrderChange =
   | 'accepted'
   | 'partially_filled'
@@ -93,10 +97,12 @@ export interface FillEvent {
   taker: { order: string; coid: string; acct: string; side: SideCode };
   positions: PositionState[]; // maker's and taker's positions after the fill
   /**
-   * Added by matching: [maker, taker] order states right after this fill, each with a
-   * version one larger than that order's previous state (StreamExecutions sends them). Every
-   * order state also reaches an order event with the same or a larger version, which is what
-   * version-guarded upserts read.
+   * [maker, taker] order states right after this fill, each with a version one larger than
+   * that order's previous state. StreamExecutions sends them with the FILL, and the sync
+   * upserts them like an order event's state (version-guarded): no order event repeats a
+   * state a fill carries, so a maker's fills, and a taker's fills up to FILLED or resting,
+   * appear only here. Fill events written before this field existed were followed by order
+   * events with those states, so either kind of stream lands the same rows.
    */
   orders?: OrderState[];
 }

@@ -28,20 +28,27 @@ export function planBatch(entries: readonly StreamEntry[]): BatchPlan {
   const symbols = new Set<string>();
   const accounts = new Set<string>();
   const rejected: BatchPlan['rejected'] = [];
+  const addOrder = (o: OrderState): void => {
+    const prev = orders.get(o.id);
+    if (!prev || verLess(prev.ver, o.ver)) orders.set(o.id, o);
+    const first = placed.get(o.id);
+    if (!first || verLess(o.ver, first.ver)) placed.set(o.id, { px: o.px, qty: o.qty, ver: o.ver });
+    symbols.add(o.sym);
+  };
   for (const entry of entries) {
     try {
       const ev = decodeEvent(entry.fields);
       if (ev.kind === 'order') {
-        const o = ev.event.order;
-        checkOrder(o);
-        const prev = orders.get(o.id);
-        if (!prev || verLess(prev.ver, o.ver)) orders.set(o.id, o);
-        const first = placed.get(o.id);
-        if (!first || verLess(o.ver, first.ver)) placed.set(o.id, { px: o.px, qty: o.qty, ver: o.ver });
-        symbols.add(o.sym);
+        checkOrder(ev.event.order);
+        addOrder(ev.event.order);
       } else {
         const f = ev.event;
         checkFill(f);
+        // A fill's maker and taker states are upserted from the fill itself: matching writes
+        // no order event that repeats them (src/workers/orders/lua/common.lua, match()).
+        const states = f.orders ?? [];
+        states.forEach(checkOrder);
+        states.forEach(addOrder);
         fills.set(f.id, f);
         symbols.add(f.sym);
         accounts.add(f.maker.acct).add(f.taker.acct);
@@ -99,6 +106,7 @@ function checkFill(f: FillEvent): void {
   for (const k of ['px', 'qty', 'time'] as const) need(typeof f[k] === 'string' && INT.test(f[k]), `fill.${k} is not an integer string`);
   need(typeof f.maker?.acct === 'string' && typeof f.taker?.acct === 'string', 'fill sides missing');
   need(Array.isArray(f.positions), 'fill.positions missing');
+  need(f.orders === undefined || Array.isArray(f.orders), 'fill.orders is not a list');
   for (const p of f.positions) {
     for (const k of ['qty', 'cost', 'realized'] as const) need(typeof p[k] === 'string' && INT.test(p[k]), `position.${k} is not an integer string`);
     need(typeof p.ver === 'string' && VER.test(p.ver), 'position.ver is not a canonical non-negative integer');

@@ -25,6 +25,30 @@ describe('planBatch', () => {
     );
   });
 
+  it("upserts the order states a fill carries, against order events by version", () => {
+    // Matching writes no order event for a state a fill carries (a maker's fills, a taker's
+    // fills up to FILLED): the fill's [maker, taker] states are the only record of them.
+    const fill = (id: string, maker: OrderState, taker: OrderState) => ({
+      id, sym: 'S', px: '10', qty: '1', time: '1', maker: { order: maker.id, coid: '', acct: 'm', side: 'SELL' },
+      taker: { order: taker.id, coid: '', acct: 't', side: 'BUY' }, positions: [], orders: [maker, taker],
+    });
+    const ev = (i: number, k: string, d: unknown) => ({ stream: '{bk:S}:events', id: `1-${i}`, fields: ['k', k, 'd', JSON.stringify(d)] });
+    const plan = planBatch([
+      ev(0, 'order', { change: 'accepted', order: order('m', 1) }),
+      ev(1, 'order', { change: 'accepted', order: order('t', 1) }),
+      ev(2, 'fill', fill('F1', order('m', 2), order('t', 2))),
+      ev(3, 'fill', fill('F2', order('m', 3), order('t', 3))),
+      // An older state replayed after them changes nothing.
+      ev(4, 'order', { change: 'accepted', order: order('m', 1) }),
+    ]);
+    assert.deepEqual(plan.rejected, []);
+    assert.deepEqual(new Map(plan.orders.map((o) => [o.id, o.ver])), new Map([['m', '3'], ['t', '3']]));
+    assert.deepEqual(plan.placed.map((p) => p.ver), ['1', '1'], 'the placement is the oldest state');
+    assert.deepEqual(plan.fills.map((f) => f.id), ['F1', 'F2']);
+    const bad = planBatch([ev(0, 'fill', fill('F3', { ...order('m', 2), filled: 'x' }, order('t', 2)))]);
+    assert.match(bad.rejected[0]?.reason ?? '', /filled is not an integer/);
+  });
+
   it('orders version strings like the integers they spell', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 2n ** 70n }), fc.bigInt({ min: 0n, max: 2n ** 70n }), (a, b) => {

@@ -176,14 +176,15 @@ describe('sync thread', () => {
     const stream = eventStreamKey('LAGGARD');
     const trades = await EngineTrades.on(redis, ['LAGGARD'], ['l1', 'l2'], 9);
     await redis.xgroup('CREATE', stream, 'laggard', '0', 'MKSTREAM');
-    for (let i = 0; i < 100; i++) await trades.trade();
+    // A trade is three entries (two placements and the fill, which carries both final states).
+    for (let i = 0; i < 150; i++) await trades.trade();
     const total = await redis.xlen(stream);
-    assert.ok(total >= 400, `${total} entries for 100 trades`);
+    assert.equal(total, 450, `${total} entries for 150 trades`);
     // The laggard group read 300 and acknowledged only the first 200.
     const read = (await redis.xreadgroup('GROUP', 'laggard', 'slow', 'COUNT', 300, 'STREAMS', stream, '>')) as [string, [string, string[]][]][];
     const ids = (read[0]?.[1] ?? []).map(([id]) => id);
     await redis.xack(stream, 'laggard', ...ids.slice(0, 200));
-    await eventually('the sync wrote the book', async () => Number((await sql`SELECT count(*) AS n FROM fills WHERE symbol = 'LAGGARD'`)[0]?.n) === 100);
+    await eventually('the sync wrote the book', async () => Number((await sql`SELECT count(*) AS n FROM fills WHERE symbol = 'LAGGARD'`)[0]?.n) === 150);
     await eventually('the sync acknowledged it all', () => drained(['LAGGARD']));
     const status = await trimStream(redis, stream, 0);
     assert.equal(status.trimmedBelow, ids[200], 'the bound is the laggard\'s oldest pending entry');

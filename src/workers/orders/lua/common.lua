@@ -29,10 +29,9 @@ local function K(s) return P .. ':' .. s end
 local function AK(acct, s) return P .. ':a:' .. #acct .. ':' .. acct .. ':' .. s end
 local function CK(acct, coid) return P .. ':c:' .. #acct .. ':' .. acct .. ':' .. coid end
 
-local function I(n)
-  if n == 0 then return '0' end -- avoids "-0"
-  return string.format('%.0f', n)
-end
+-- '%d' prints the integer (no "-0"; exact below 2^53, as every number here is) at half the
+-- cost of '%.0f', whose float formatting was a tenth of a 3-fill taker's instructions.
+local function I(n) return string.format('%d', n) end
 
 -- Sets the per-call state; the first statement of every function.
 local function begin(keys, args)
@@ -129,11 +128,14 @@ end
 
 local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_FILLED' end
 
--- A finished order's last event: `fin` (order id scored by that event's stream time) is what
--- the retention sweeper (sweep.lua) reads to remove orders whose events the sync committed.
+-- `fin` (order id scored by the stream time of the event that carries its final state) is
+-- what the retention sweeper (sweep.lua) reads to remove orders whose events the sync
+-- committed. The score goes as the id's millisecond digits (a string: no sprintf).
+local function finishedAt(eid, o) redis.call('ZADD', K('fin'), string.match(eid, '^(%d+)'), o.id) end
+
 local function orderEvent(change, o)
   local eid = emit('order', '{"change":"' .. change .. '","order":' .. stateOf(o) .. '}')
-  if not isWorking(o) then redis.call('ZADD', K('fin'), tonumber(string.match(eid, '^(%d+)')), o.id) end
+  if not isWorking(o) then finishedAt(eid, o) end
 end
 
 -- What a retry of a placement answers, compactly (src/domain/matching/placement-snapshot.ts
@@ -191,6 +193,7 @@ local function rest(o)
 end
 
 -- Takes a working order off the book, releasing its remaining quantity from the risk count.
+-- True when that emptied its price level.
 local function unrest(o)
   local bs = bookSide(o.side)
   local qk = K('q:' .. bs .. ':' .. o.px)
@@ -204,7 +207,9 @@ local function unrest(o)
   if redis.call('ZCARD', qk) == 0 then
     redis.call('ZREM', K('px:' .. bs), o.px)
     redis.call('HDEL', K('lq:' .. bs), o.px)
+    return true
   end
+  return false
 end
 
 -- Applies dq signed lots at price px to an account's position, average-cost method. Closing
@@ -336,14 +341,16 @@ local function match(t, limit)
   local tq, tf = tonumber(t.qty), tonumber(t.filled)
   local last = nil -- the last fill's price (member string)
   local stopped = false
+  -- The best opposite level, asked again only when a fill or a cancel emptied it.
+  local lvl, lvls, emptied = nil, nil, true
   while tf < tq do
-    local lvl, lvls = bestLevel(opp)
+    if emptied then lvl, lvls = bestLevel(opp); emptied = false end
     if not lvl or not crosses(t.side, lvl, limit) then break end
     local mid = redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvls), 0, 0)[1]
     local m = hgetall(K('o:' .. mid))
     if m.acct == t.acct then
       if t.stp == 'CANCEL_NEWEST' then stopped = true break end
-      unrest(m)
+      emptied = unrest(m)
       bump(m, 'CANCELED', 'SELF_TRADE_PREVENTED')
       saveChange(m)
       orderEvent('canceled', m)
@@ -362,7 +369,7 @@ local function match(t, limit)
       levelQty(m.side, m.px, -q)
       local done = (q == mrem)
       if done then
-        unrest(m)
+        emptied = unrest(m)
         bump(m, 'FILLED', '')
       else
         bump(m, 'PARTIALLY_FILLED', '')
@@ -378,10 +385,12 @@ local function match(t, limit)
         .. ',"side":"' .. m.side .. '"},"taker":{"order":"' .. t.id .. '","coid":' .. js(t.coid) .. ',"acct":' .. js(t.acct)
         .. ',"side":"' .. t.side .. '"}'
       -- The event carries positions and both orders' states; the caller's reply does not.
-      emit('fill', '{' .. core .. ',"positions":[' .. positionJson(pmaker) .. ',' .. positionJson(ptaker)
+      fill.eid = emit('fill', '{' .. core .. ',"positions":[' .. positionJson(pmaker) .. ',' .. positionJson(ptaker)
         .. '],"orders":[' .. stateOf(m) .. ',' .. stateOf(t) .. ']}')
       fill.json = '{' .. core .. '}'
-      orderEvent(done and 'filled' or 'partially_filled', m)
+      -- The fill event carries the maker's new state, which the sync upserts from there
+      -- (src/sync/batch-plan.ts): no order event repeats it.
+      if done then finishedAt(fill.eid, m) end
       fills[#fills + 1] = fill
       last = lvls
     end
@@ -391,12 +400,12 @@ local function match(t, limit)
 end
 
 -- Ends a taker's matching: filled, stopped by self-trade prevention, expired, or resting.
--- match() already bumped the taker once per fill, so a filled or resting taker's state is
--- its last fill's: its order event repeats that version (the sync upserts it); only a
--- further change (canceled, expired) takes a new one.
+-- match() already bumped the taker once per fill, so a filled or partly filled resting
+-- taker's state is its last fill's, in that fill's event: no order event repeats it. Only a
+-- further change (canceled, expired) takes a new version and an event.
 local function settle(t, fills, stopped, canRest)
-  if t.filled == t.qty then
-    orderEvent('filled', t)
+  if t.filled == t.qty then -- quantities are positive: a filled taker has a last fill
+    finishedAt(fills[#fills].eid, t)
   elseif stopped then
     bump(t, 'CANCELED', 'SELF_TRADE_PREVENTED')
     orderEvent('canceled', t)
@@ -405,7 +414,6 @@ local function settle(t, fills, stopped, canRest)
     orderEvent('expired', t)
   else
     rest(t)
-    if #fills > 0 then orderEvent('partially_filled', t) end
   end
   saveOrder(t)
 end
