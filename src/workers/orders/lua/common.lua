@@ -24,10 +24,19 @@ local KEYS, ARGV, P, SYM, NOW, INST, TP
 local function runtimeGlobals() return redis, cjson, string, math, table, tonumber, ipairs end
 local redis, cjson, string, math, table, tonumber, ipairs
 
+-- Arguments to redis.call go as strings: a Lua number costs a "%.14g" sprintf each time,
+-- as does concatenating one (the account key prefix is therefore made once per account
+-- and call, in ACCTS).
+local ACCTS
 local function K(s) return P .. ':' .. s end
 -- Account ids are free-form: length-prefixing keeps "a:b"+"c" apart from "a"+"b:c".
-local function AK(acct, s) return P .. ':a:' .. #acct .. ':' .. acct .. ':' .. s end
-local function CK(acct, coid) return P .. ':c:' .. #acct .. ':' .. acct .. ':' .. coid end
+local function acctPrefix(acct)
+  local pre = ACCTS[acct]
+  if not pre then pre = #acct .. ':' .. acct .. ':'; ACCTS[acct] = pre end
+  return pre
+end
+local function AK(acct, s) return P .. ':a:' .. acctPrefix(acct) .. s end
+local function CK(acct, coid) return P .. ':c:' .. acctPrefix(acct) .. coid end
 
 -- '%d' prints the integer (no "-0"; exact below 2^53, as every number here is) at half the
 -- cost of '%.0f', whose float formatting was a tenth of a 3-fill taker's instructions.
@@ -41,7 +50,7 @@ local function begin(keys, args)
   SYM = string.sub(P, 5, #P - 1) -- "{bk:SYM}" -> SYM
   local time = redis.call('TIME')
   NOW = I(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
-  INST, TP = nil, ''
+  INST, TP, ACCTS = nil, '', {}
 end
 
 -- A refusal: its reason and the facts behind it (field names, bounds, limits: strings), which
@@ -76,7 +85,7 @@ local function listed()
   return true
 end
 
-local function nextId(field) return redis.call('HINCRBY', K('state'), field, 1) end
+local function nextId(field) return redis.call('HINCRBY', K('state'), field, '1') end
 
 -- An order's whole hash: for a new order, or one whose price, quantity or queue place changed.
 local function saveOrder(o)
@@ -168,7 +177,7 @@ end
 -- The best price of a book side, as a number and as the member string (nil if empty).
 local function bestLevel(bs)
   local r
-  if bs == 'S' then r = redis.call('ZRANGE', K('px:S'), 0, 0) else r = redis.call('ZREVRANGE', K('px:B'), 0, 0) end
+  if bs == 'S' then r = redis.call('ZRANGE', K('px:S'), '0', '0') else r = redis.call('ZREVRANGE', K('px:B'), '0', '0') end
   if r[1] then return tonumber(r[1]), r[1] end
   return nil
 end
@@ -212,15 +221,23 @@ local function unrest(o)
   return false
 end
 
+-- A position as the scripts work on it: numbers, plus the realized total as Redis' string.
+local function readPosition(acct)
+  local key = AK(acct, 'pos')
+  local h = redis.call('HMGET', key, 'qty', 'cost', 'ver', 'realized')
+  return { key = key, acct = acct, q = tonumber(h[1] or '0'), c = tonumber(h[2] or '0'),
+    v = tonumber(h[3] or '0'), realized = h[4] or '0' } -- realized: the int64 total may exceed 2^53
+end
+
+local function writePosition(p) redis.call('HSET', p.key, 'qty', p.qty, 'cost', p.cost, 'ver', p.ver) end
+
 -- Applies dq signed lots at price px to an account's position, average-cost method. Closing
 -- k of |q| lots releases floor(|cost| * k / |q|) of cost (computed without overflow as
 -- a*k + floor(r*k/|q|) with |cost| = a*|q| + r); the rounding residue stays with the open
 -- lots, so a fully closed position has released exactly its whole cost.
-local function applyPosition(acct, dq, px)
-  local key = AK(acct, 'pos')
-  local h = redis.call('HMGET', key, 'qty', 'cost', 'ver', 'realized')
-  local q, c, ver = tonumber(h[1] or '0'), tonumber(h[2] or '0'), tonumber(h[3] or '0')
-  local total = h[4] or '0' -- a decimal string: the int64 total may exceed 2^53
+-- Changes p in place (and the realized total in Redis); writePosition stores the rest.
+local function applyPosition(p, dq, px)
+  local q, c = p.q, p.c
   local realized = 0
   if q == 0 or (q > 0) == (dq > 0) then
     q = q + dq
@@ -244,13 +261,12 @@ local function applyPosition(acct, dq, px)
       if dq > 0 then q, c = rest_, rest_ * px else q, c = -rest_, -rest_ * px end
     end
   end
-  local p = { acct = acct, qty = I(q), cost = I(c), ver = I(ver + 1), realized = total }
-  redis.call('HSET', key, 'qty', p.qty, 'cost', p.cost, 'ver', p.ver)
+  p.q, p.c, p.v = q, c, p.v + 1
+  p.qty, p.cost, p.ver = I(q), I(c), I(p.v)
   if realized ~= 0 then
-    redis.call('HINCRBY', key, 'realized', I(realized))
-    p.realized = redis.call('HGET', key, 'realized') -- read back as a string, exact
+    redis.call('HINCRBY', p.key, 'realized', I(realized))
+    p.realized = redis.call('HGET', p.key, 'realized') -- read back as a string, exact
   end
-  return p
 end
 
 local function findOrder(acct, oid, coid)
@@ -320,7 +336,7 @@ local function fillable(t, limit, need)
   else levels = redis.call('ZREVRANGEBYSCORE', K('px:B'), '+inf', I(limit)) end
   local got = 0
   for _, lvl in ipairs(levels) do
-    for _, id in ipairs(redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvl), 0, -1)) do
+    for _, id in ipairs(redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvl), '0', '-1')) do
       local h = redis.call('HMGET', K('o:' .. id), 'acct', 'qty', 'filled')
       if h[1] == t.acct then
         if t.stp ~= 'CANCEL_OLDEST' then return got >= need end
@@ -343,10 +359,11 @@ local function match(t, limit)
   local stopped = false
   -- The best opposite level, asked again only when a fill or a cancel emptied it.
   local lvl, lvls, emptied = nil, nil, true
+  local ptaker
   while tf < tq do
     if emptied then lvl, lvls = bestLevel(opp); emptied = false end
     if not lvl or not crosses(t.side, lvl, limit) then break end
-    local mid = redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvls), 0, 0)[1]
+    local mid = redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvls), '0', '0')[1]
     local m = hgetall(K('o:' .. mid))
     if m.acct == t.acct then
       if t.stp == 'CANCEL_NEWEST' then stopped = true break end
@@ -377,8 +394,13 @@ local function match(t, limit)
       saveChange(m)
       local dq = q
       if t.side == 'SELL' then dq = -q end
-      local ptaker = applyPosition(t.acct, dq, lvl)
-      local pmaker = applyPosition(m.acct, -dq, lvl)
+      -- The taker's position is read at its first fill and written once, after the last
+      -- (self-trade prevention keeps it out of every maker's account); each maker's at once.
+      ptaker = ptaker or readPosition(t.acct)
+      applyPosition(ptaker, dq, lvl)
+      local pmaker = readPosition(m.acct)
+      applyPosition(pmaker, -dq, lvl)
+      writePosition(pmaker)
       local fill = { id = SYM .. ':F' .. I(nextId('fill')), px = lvls, qty = I(q), maker = m.id }
       local core = '"id":"' .. fill.id .. '","sym":"' .. SYM .. '","px":"' .. fill.px .. '","qty":"' .. fill.qty
         .. '","time":"' .. NOW .. '","maker":{"order":"' .. m.id .. '","coid":' .. js(m.coid) .. ',"acct":' .. js(m.acct)
@@ -395,6 +417,7 @@ local function match(t, limit)
       last = lvls
     end
   end
+  if ptaker then writePosition(ptaker) end
   if last then redis.call('HSET', K('state'), 'last', last) end
   return fills, stopped
 end

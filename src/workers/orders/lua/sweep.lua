@@ -7,7 +7,7 @@
 -- after placement ends (at once if that is past). `state.swept` keeps the newest index member
 -- removed, so ListOrders knows when older pages need Postgres. Returns the number removed.
 local bound, window, limit = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local ids = redis.call('ZRANGEBYSCORE', K('fin'), '-inf', '(' .. bound, 'LIMIT', 0, limit)
+local ids = redis.call('ZRANGEBYSCORE', K('fin'), '-inf', '(' .. bound, 'LIMIT', '0', limit)
 local swept = redis.call('HGET', K('state'), 'swept') or ''
 for _, id in ipairs(ids) do
   local h = redis.call('HMGET', K('o:' .. id), 'acct', 'coid', 'lx', 'ctime', 'status')
