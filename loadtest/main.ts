@@ -30,6 +30,8 @@ const USAGE = `usage: npm run loadtest -- <scenario> | sweep <scenario> | list
   --baseline WHICH     baseline echo measured in the same run: both (default), direct, nginx, none
                        (nginx = echo processes behind an nginx from the stack's template)
   --no-start           fail instead of starting the stack when it is down
+  --warmup 5s          unrecorded load at the run's rate before a plain run (0 = none; a sweep
+                       always warms up 10 s)
   sweep only: --from N (1000) --factor F (1.5) --max-steps N (8) --step-duration 10s`;
 
 const { values, positionals } = parseArgs({
@@ -43,6 +45,7 @@ const { values, positionals } = parseArgs({
     sla: { type: 'string' },
     baseline: { type: 'string', default: 'both' },
     'no-start': { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '5s' },
     from: { type: 'string', default: '1000' },
     factor: { type: 'string', default: '1.5' },
     'max-steps': { type: 'string', default: '8' },
@@ -50,6 +53,11 @@ const { values, positionals } = parseArgs({
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+/** --warmup: a duration like --duration's, or 0 for none. */
+function warmupSec(v: string): number {
+  return /^0s?$/.test(v.trim()) ? 0 : parseDurationSec(v);
+}
 
 function int(name: string, v: string | undefined, def: number, min = 0): number {
   if (v === undefined) return def;
@@ -140,7 +148,7 @@ async function main(): Promise<number> {
           durationSec,
           invariants: (m) => invariantsFor(scenario, config.databaseUrl, m),
         })
-      : await plainRun(ctx, scenario, target, baselines, base, rules, rps, durationSec, config.databaseUrl);
+      : await plainRun(ctx, scenario, target, baselines, base, rules, rps, durationSec, warmupSec(values.warmup!), config.databaseUrl);
     const md = await writeReport(dir, report);
     console.log(`\nsummary: ${md}`);
     const failed = report.verdicts.filter((v) => !v.pass).length + report.invariants.filter((c) => c.pass === false).length;
@@ -160,15 +168,23 @@ async function plainRun(
   rules: SlaRule[],
   rps: number,
   durationSec: number,
+  warmupSec: number,
   databaseUrl: string,
 ): Promise<RunReport> {
   const baselines: StreamRun[] = [];
   for (const b of baselineTargets) baselines.push(await measureBaseline(ctx, scenario, b.host, b.label, rps, durationSec));
+  // A fresh stack's first second (JIT, the first connections through nginx, empty caches)
+  // holds most of a short run's slow calls: its p99 would be the start-up's, not the steady
+  // state's. The warm-up's calls are not recorded (and, like sweep's, carry their own tag).
+  if (warmupSec > 0) {
+    console.log(`warming up: ${warmupSec} s at ${rps || 'max'} calls/s (not recorded)`);
+    await measure(ctx, scenario, target, rps, warmupSec, 'warmup');
+  }
   const m = await measure(ctx, scenario, target, rps, durationSec, 'run');
   const baselineRuns = scenario.target === 'baseline' ? m.streams : baselines;
   return {
     ...base,
-    settings: { durationSec, rps, connections: ctx.connections, concurrency: ctx.concurrency },
+    settings: { durationSec, rps, connections: ctx.connections, concurrency: ctx.concurrency, warmupSec },
     streams: [...baselines, ...m.streams],
     tiers: m.tiers,
     baseline: baselineRuns.map((b) => ({ label: b.name === 'echo' ? 'baseline echo' : b.name, result: b.result })),

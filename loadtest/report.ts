@@ -47,7 +47,9 @@ export interface RunReport {
   startedAt: string;
   machine: string;
   target: string;
-  settings: { durationSec: number; rps: number; connections: number; concurrency: number };
+  settings: { durationSec: number; rps: number; connections: number; concurrency: number;
+    /** Seconds of unrecorded load before the measured run (plain runs; a sweep has its own). */
+    warmupSec?: number };
   streams: StreamRun[];
   tiers: Partial<Record<TierName, StreamResult>>;
   baseline: { label: string; result: StreamResult }[];
@@ -86,7 +88,7 @@ export function renderMarkdown(r: RunReport, charts: string[]): string {
   L.push(`# Load test: ${r.scenario}`, '');
   L.push(`${r.description}`, '');
   L.push(`- **When:** ${r.startedAt}`, `- **Machine:** ${r.machine}`, `- **Target:** ${r.target}`);
-  L.push(`- **ghz:** ${r.settings.durationSec} s per stream, ${r.settings.rps ? `${r.settings.rps} calls/s offered (open loop)` : 'closed loop (no rate limit)'}, ${r.settings.connections} connections, concurrency ${r.settings.concurrency}`);
+  L.push(`- **ghz:** ${r.settings.durationSec} s per stream, ${r.settings.rps ? `${r.settings.rps} calls/s offered (open loop)` : 'closed loop (no rate limit)'}, ${r.settings.connections} connections, concurrency ${r.settings.concurrency}${r.settings.warmupSec ? `, after ${r.settings.warmupSec} s of unrecorded warm-up at the same rate` : ''}`);
   L.push(`- **Verdict:** ${r.verdicts.length === 0 ? 'no SLA applies to this scenario' : failed === 0 ? `all ${r.verdicts.length} SLAs pass` : `${failed} of ${r.verdicts.length} SLAs fail`}`, '');
 
   if (r.verdicts.length) {

@@ -98,8 +98,26 @@ if (cluster.isPrimary) {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  // A rolling restart runs the code on disk: the sync thread first, then the gateways one by
+  // one. The sync goes first because a new version's book scripts may write events that only
+  // its own sync reads in full (fill events carrying the final order states, docs/matching.md);
+  // restarting the thread is safe at any instant (it commits its batch; the group keeps the rest).
+  const rollingRestart = async () => {
+    if (sync) {
+      await sync.stop();
+      sync = undefined;
+      try {
+        sync = await startSyncThread(config, logger);
+      } catch (err) {
+        syncState = 'failed';
+        throw err;
+      }
+      logger.info('rolling restart: the sync thread runs the code on disk');
+    }
+    await supervisor.rollingRestart();
+  };
   process.on('SIGHUP', () => {
-    if (!stopping) void supervisor!.rollingRestart().catch((err: unknown) => logger.error({ err }, 'rolling restart failed'));
+    if (!stopping) void rollingRestart().catch((err: unknown) => logger.error({ err }, 'rolling restart failed'));
   });
 } else {
   const index = Number(process.env.TIERBOOK_GATEWAY_INDEX ?? '0');

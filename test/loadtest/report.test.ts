@@ -37,6 +37,13 @@ describe('SLA verdicts', () => {
 });
 
 describe('Markdown summary and files', () => {
+  it('says when the measured run followed an unrecorded warm-up, and not otherwise', () => {
+    const warm = sample();
+    warm.settings = { ...warm.settings, warmupSec: 5 };
+    assert.match(renderMarkdown(warm, []), /\*\*ghz:\*\* 10 s per stream, 300 calls\/s offered \(open loop\), 4 connections, concurrency 64, after 5 s of unrecorded warm-up at the same rate/);
+    assert.doesNotMatch(renderMarkdown(sample(), []), /warm-up/);
+  });
+
   it('states verdicts, figures and ratios, and links the charts', () => {
     const r = sample();
     const md = renderMarkdown(r, ['latency.svg']);

@@ -104,6 +104,15 @@ test('rolling restart (SIGHUP) under load: zero failed calls, every call counted
   const samples = parseSamples(await cluster.metricsText());
   assert.equal(total(samples, 'tierbook_rpc_duration_seconds_count', { method: 'OrderService/PlaceOrder', tier: 'ELITE', code: 'OK' }), r.ok);
   assert.equal(total(samples, 'tierbook_gateway_restarts_total', { reason: 'rolling' }), 2);
+  // The sync thread was restarted first (on the code on disk, before any new gateway wrote),
+  // and the new one wrote every acknowledged order of the run to Postgres.
+  const log = readFileSync(cluster.logFile, 'utf8').slice(logFrom);
+  const syncRestart = log.indexOf('"msg":"rolling restart: the sync thread runs the code on disk"');
+  assert.ok(syncRestart >= 0 && syncRestart < log.indexOf('"msg":"draining:'), 'the sync restarted before the first gateway drained');
+  await waitFor('every acknowledged order of the run in Postgres', async () => {
+    const [row] = await cluster.sql<{ n: string }[]>`SELECT count(*) AS n FROM orders WHERE account_id = ${acct.accountId}`;
+    return Number(row!.n) === r.ok;
+  }, 30_000);
 });
 
 test('kill -9 of a gateway process under load: only its in-flight calls fail, with UNAVAILABLE (INTERNAL only if cut mid-answer); restarted; no acknowledged order lost', async () => {
