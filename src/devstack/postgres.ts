@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { launch, waitForPort, type OwnedProcess } from './process.js';
 
 export interface PostgresOptions {
@@ -31,6 +31,19 @@ function runAs(): { uid: number; gid: number } | undefined {
 }
 
 /**
+ * The first folder above `dir` that the server user may not enter (no search permission for
+ * others, owned by someone else), or undefined. A `mktemp -d` folder (mode 0700) as
+ * TIERBOOK_STACK_DIR is one: initdb would fail with nothing but its exit code.
+ */
+export function unreachableAncestor(dir: string, uid: number): string | undefined {
+  for (let d = dirname(resolve(dir)); ; d = dirname(d)) {
+    const st = statSync(d);
+    if (st.uid !== uid && (st.mode & 0o001) === 0) return d;
+    if (d === dirname(d)) return undefined;
+  }
+}
+
+/**
  * Initializes (once) and starts a Postgres cluster in `dir` on a loopback port, with trust
  * auth for the local `tierbook` superuser and a `tierbook` database.
  */
@@ -38,6 +51,12 @@ export async function startPostgres(opts: PostgresOptions): Promise<OwnedProcess
   const user = runAs();
   const data = join(opts.dir, 'data');
   mkdirSync(opts.dir, { recursive: true });
+  const blocked = user && unreachableAncestor(opts.dir, user.uid);
+  if (blocked) {
+    const mode = (statSync(blocked).mode & 0o777).toString(8).padStart(4, '0');
+    throw new Error(`Postgres runs as the postgres user, who cannot enter ${blocked} (mode ${mode}): `
+      + `allow it (chmod o+x ${blocked}) or put the data elsewhere (TIERBOOK_STACK_DIR)`);
+  }
   // The server user must be able to reach and own its folder.
   chmodSync(opts.dir, 0o755);
   if (user) chownSync(opts.dir, user.uid, user.gid);
