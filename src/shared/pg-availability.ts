@@ -7,9 +7,16 @@ import type { Sql } from 'postgres';
  * back-off that grows to 20 s while the server is down (its default `backoff`): a read would
  * sit in that queue until the client's deadline, and the client would hear DEADLINE_EXCEEDED
  * (not retryable by AIP-194 clients) instead of UNAVAILABLE. So a request-path query gets at
- * most `waitMs` (statement timeouts are far shorter, so only a connection wait reaches it), and
+ * most `waitMs` beyond its own statement timeout (the server ends a slow statement itself,
+ * with its own status: only a query stuck waiting for a connection reaches the wait), and
  * after a connection failure the pool is "down" for `waitMs`: calls in that time are answered
  * at once without queueing anything, and the first call after it probes the server again.
+ *
+ * A wait that runs out is "down" only while the pool is recovering from a connection failure
+ * (the call was queued behind a reconnect). On a pool whose last word from the server was an
+ * answer, it is a slow server, not a missing one: that call hears UNAVAILABLE, the calls
+ * beside it still run (a busy host once failed every read for half a second after one slow
+ * connect this way).
  */
 export class PgUnavailable extends Error {
   readonly code = 'PG_UNAVAILABLE';
@@ -24,22 +31,40 @@ export function isPgUnavailable(err: unknown): boolean {
 }
 
 export class PgAvailability {
+  /** Calls before this are answered at once: the server just refused or dropped us. */
   private downUntil = 0;
+  /** Since the last connection failure nothing has answered: the pool is reconnecting. */
+  private recovering = false;
 
   constructor(private readonly waitMs: number) {}
 
-  /** Runs `query`, or throws PgUnavailable at once while down / after `waitMs` without an answer. */
-  async run<T>(query: () => Promise<T>): Promise<T> {
-    const now = Date.now();
-    if (now < this.downUntil) throw new PgUnavailable(`the database did not answer in the last ${this.waitMs} ms`);
+  /**
+   * Runs `query`, or throws PgUnavailable at once while down / when nothing answered within
+   * `statementMs` (the pool's statement timeout, 0 for none) plus `waitMs`.
+   */
+  async run<T>(query: () => Promise<T>, statementMs = 0): Promise<T> {
+    if (Date.now() < this.downUntil) throw new PgUnavailable(`the database did not answer in the last ${this.waitMs} ms`);
+    const waitMs = statementMs + this.waitMs;
     let timer: NodeJS.Timeout | undefined;
+    let waitedOut = false;
     const waited = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PgUnavailable(`the database did not answer within ${this.waitMs} ms`)), this.waitMs);
+      timer = setTimeout(() => {
+        waitedOut = true;
+        reject(new PgUnavailable(`the database did not answer within ${waitMs} ms`));
+      }, waitMs);
     });
     try {
-      return await Promise.race([query(), waited]);
+      const out = await Promise.race([query(), waited]);
+      this.recovering = false;
+      return out;
     } catch (err) {
-      if (isPgUnavailable(err)) this.downUntil = Date.now() + this.waitMs;
+      if (waitedOut ? this.recovering : isPgUnavailable(err)) {
+        this.recovering = true;
+        this.downUntil = Date.now() + this.waitMs;
+      } else if (!waitedOut) {
+        // The server answered (a statement timeout, a constraint): it is there.
+        this.recovering = false;
+      }
       throw err;
     } finally {
       clearTimeout(timer);

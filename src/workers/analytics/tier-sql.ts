@@ -52,7 +52,7 @@ export class TierSql {
     const started = performance.now();
     const attempt = async () => {
       const pool = this.pool(tier);
-      const out = await availabilityOf(pool, this.config.postgresWaitMs).run(() => query(pool));
+      const out = await availabilityOf(pool, this.config.postgresWaitMs).run(() => query(pool), this.config.tiers[tier].pgTimeoutMs);
       this.served.set(tier, (this.served.get(tier) ?? 0) + 1);
       return out;
     };
