@@ -19,11 +19,24 @@ const USAGE = `usage: tierbook <command>
       stop accepting it within TIERBOOK_AUTH_CACHE_MS (5 s by default).
   migrate
       Applies pending database migrations.
+  functions prune
+      Deletes old versions of the book functions library (tierbook_<hash>) from every Redis
+      master, keeping this build's. Run it after a rollout; a process still on an old version
+      reloads its library on its next call, so an early prune is harmless.
   rebuild [--force]
       Restores Redis hot state (books, orders, positions, keys) from Postgres after Redis lost
       it. Stop the gateways first; --force rebuilds even if Redis still holds books.
 
 Connections come from TIERBOOK_REDIS_URL and TIERBOOK_DATABASE_URL (see README).`;
+
+/** One row per master: what it kept and what was deleted from it. */
+function formatPruned(rows: { node: string; kept: string[]; deleted: string[] }[]): string {
+  const table = [['master', 'kept', 'deleted'], ...rows.map((r) => [r.node, r.kept.join(' ') || '-', r.deleted.join(' ') || '-'])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const deleted = rows.reduce((n, r) => n + r.deleted.length, 0);
+  return [...table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()),
+    `deleted ${deleted} old librar${deleted === 1 ? 'y' : 'ies'} on ${rows.length} master${rows.length === 1 ? '' : 's'}`].join('\n');
+}
 
 async function main(argv: string[]): Promise<number> {
   const { positional, flags } = parseFlags(argv);
@@ -91,6 +104,17 @@ async function main(argv: string[]): Promise<number> {
       console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
     } finally {
       await sql.end({ timeout: 2 });
+    }
+    return 0;
+  }
+  if (cmd === 'functions' && sub === 'prune') {
+    const { pruneBookLibraries } = await import('../shared/book-library.js');
+    const redis = createRedis(config.redisUrl);
+    try {
+      const pruned = await pruneBookLibraries(redis);
+      console.log(formatPruned(pruned));
+    } finally {
+      redis.disconnect();
     }
     return 0;
   }

@@ -14,8 +14,8 @@ import { masters } from './redis.js';
  * (`tierbook_<h>`, `tierbook_place_<h>`, ...; function names are global in Redis, so they
  * carry it too). During a rolling restart old and new code each call their own library side
  * by side. Old libraries stay loaded (persisted in RDB/AOF and replicated like data, a few
- * kB each) until deleted by hand: `FUNCTION LIST LIBRARYNAME tierbook_*` and
- * `FUNCTION DELETE tierbook_<old h>` on every master once no process runs that version.
+ * kB each) until `tierbook functions prune` deletes every version but this build's on every
+ * master (pruneBookLibraries).
  */
 export type BookOperation = 'place' | 'cancel' | 'amend' | 'sweep';
 const OPERATIONS: readonly BookOperation[] = ['place', 'cancel', 'amend', 'sweep'];
@@ -101,4 +101,49 @@ async function loadOnMasters(redis: Redis, lib: BookLibrary): Promise<void> {
   })));
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length === results.length && failed[0]) throw failed[0].reason;
+}
+
+/** A library name this code made: `tierbook_` and a 12-hex-digit source hash. */
+const VERSIONED = /^tierbook_[0-9a-f]{12}$/;
+
+/** The name of one FUNCTION LIST entry (a flat [key, value, ...] array, or a map in RESP3). */
+export function libraryName(entry: unknown): string {
+  if (entry instanceof Map) return String(entry.get('library_name'));
+  if (!Array.isArray(entry)) return String((entry as Record<string, unknown>).library_name);
+  const flat = entry as unknown[];
+  return String(flat[flat.indexOf('library_name') + 1]);
+}
+
+/** The tierbook libraries one master holds, sorted. */
+export async function bookLibrariesOn(node: Redis): Promise<string[]> {
+  const list = (await node.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'tierbook_*')) as unknown[];
+  return list.map(libraryName).filter((name) => VERSIONED.test(name)).sort();
+}
+
+export interface PrunedMaster {
+  /** host:port of the master. */
+  node: string;
+  kept: string[];
+  deleted: string[];
+}
+
+/**
+ * Deletes every version of the book library but this build's, on every master. Safe at any
+ * time, also mid-rollout: a process still running an old version that finds its library gone
+ * answers "Function not found" by loading it again and sending the call once more (bookCaller),
+ * so the worst a too-early prune costs is one reload per old process.
+ */
+export async function pruneBookLibraries(redis: Redis | Cluster): Promise<PrunedMaster[]> {
+  const current = bookLibrary().name;
+  return Promise.all((await masters(redis as Redis)).map(async (node) => {
+    const found = await bookLibrariesOn(node);
+    const deleted = found.filter((name) => name !== current);
+    for (const name of deleted) {
+      await node.call('FUNCTION', 'DELETE', name).catch((err: Error) => {
+        // Deleted meanwhile by another prune: the outcome asked for.
+        if (!/Library not found/i.test(err.message)) throw err;
+      });
+    }
+    return { node: `${node.options.host}:${node.options.port}`, kept: found.filter((name) => name === current), deleted };
+  }));
 }

@@ -1,11 +1,13 @@
 /**
  * The book operations run as a Redis Functions library (src/shared/book-library.ts): loaded
  * on every master at a connection's first call, loaded again where a node lost it (FUNCTION
- * FLUSH, a restart without persistence), and each FCALL sent straight to its book's master.
+ * FLUSH, a restart without persistence), each FCALL sent straight to its book's master, and
+ * old versions pruned by `tierbook functions prune`.
  * Runs on one Redis and, in the cluster leg of `npm test`, on a 3-master Redis Cluster.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { instrumentKey } from '../../src/domain/matching/keys.js';
 import {
@@ -13,7 +15,8 @@ import {
   PlaceOrderRequestSchema, PlaceOrderResponseSchema,
 } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { OrderStatus, OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
-import { bookLibrary } from '../../src/shared/book-library.js';
+import { bookLibrariesOn, bookLibrary } from '../../src/shared/book-library.js';
+import { fromRoot } from '../../src/shared/paths.js';
 import { masters } from '../../src/shared/redis.js';
 import { sweepFinishedOrders } from '../../src/sync/order-sweeper.js';
 import type { WorkerContext } from '../../src/workers/handler.js';
@@ -31,18 +34,7 @@ const place = async (ctx: WorkerContext, symbol = 'AAA', clientOrderId = '') => 
 
 /** The tierbook libraries loaded on each master. */
 async function librariesPerMaster(redis: Redis): Promise<string[][]> {
-  return Promise.all((await masters(redis)).map(async (node) => {
-    const list = (await node.call('FUNCTION', 'LIST', 'LIBRARYNAME', 'tierbook_*')) as unknown[];
-    return list.map((entry) => libraryName(entry)).sort();
-  }));
-}
-
-/** The name of one FUNCTION LIST entry (a flat [key, value, ...] array, or a map in RESP3). */
-function libraryName(entry: unknown): string {
-  if (entry instanceof Map) return String(entry.get('library_name'));
-  if (!Array.isArray(entry)) return String((entry as Record<string, unknown>).library_name);
-  const flat = entry as unknown[];
-  return String(flat[flat.indexOf('library_name') + 1]);
+  return Promise.all((await masters(redis)).map(bookLibrariesOn));
 }
 
 async function functionFlush(redis: Redis): Promise<void> {
@@ -145,4 +137,39 @@ test('a master that refuses the library does not stop the books of the others', 
     await refusing.call('ACL', 'SETUSER', 'default', '+function');
   }
   assert.equal((await place(ctx)).order!.status, OrderStatus.NEW, 'loaded there once it accepts');
+});
+
+/** An older build's library: same shape, another source hash. */
+const OLD = '0123456789ab';
+const oldLibrary = `#!lua name=tierbook_${OLD}\nredis.register_function('tierbook_place_${OLD}', function(keys, args) return 'old' end)\n`;
+
+function tierbookCli(url: string, ...args: string[]): Promise<{ code: number; out: string }> {
+  const env = { ...process.env, TIERBOOK_REDIS_URL: url, TIERBOOK_LOG_LEVEL: 'silent' };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [fromRoot('dist', 'src', 'cli', 'tierbook.js'), ...args], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+  });
+}
+
+test('`tierbook functions prune` deletes old library versions on every master, keeps this one, and the books go on', async () => {
+  const ctx = await ex.fresh();
+  await functionFlush(ctx.redis);
+  await place(ctx);
+  const { name } = bookLibrary();
+  const nodes = await masters(ctx.redis);
+  for (const node of nodes) await node.call('FUNCTION', 'LOAD', oldLibrary);
+  for (const libs of await librariesPerMaster(ctx.redis)) assert.deepEqual(libs, [`tierbook_${OLD}`, name].sort());
+
+  const pruned = await tierbookCli(srv.url, 'functions', 'prune');
+  assert.equal(pruned.code, 0, pruned.out);
+  const lines = pruned.out.trim().split('\n');
+  assert.match(lines[0]!, /^master\s+kept\s+deleted$/);
+  assert.equal(lines.filter((l) => l.includes(`tierbook_${OLD}`) && l.includes(name)).length, nodes.length, pruned.out);
+  assert.equal(lines.at(-1), `deleted ${nodes.length} old librar${nodes.length === 1 ? 'y' : 'ies'} on ${nodes.length} master${nodes.length === 1 ? '' : 's'}`);
+  for (const libs of await librariesPerMaster(ctx.redis)) assert.deepEqual(libs, [name], 'only this build\'s library is left');
+  assert.equal((await place(ctx, 'BBB')).order!.status, OrderStatus.NEW, 'the book functions still answer');
+
+  const again = await tierbookCli(srv.url, 'functions', 'prune');
+  assert.equal(again.code, 0, again.out);
+  assert.match(again.out, /deleted 0 old libraries on \d+ masters?$/m);
 });
