@@ -107,7 +107,7 @@ async function loadOnMasters(redis: Redis, lib: BookLibrary): Promise<void> {
 const VERSIONED = /^tierbook_[0-9a-f]{12}$/;
 
 /** The name of one FUNCTION LIST entry (a flat [key, value, ...] array, or a map in RESP3). */
-export function libraryName(entry: unknown): string {
+function libraryName(entry: unknown): string {
   if (entry instanceof Map) return String(entry.get('library_name'));
   if (!Array.isArray(entry)) return String((entry as Record<string, unknown>).library_name);
   const flat = entry as unknown[];

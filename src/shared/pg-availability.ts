@@ -36,15 +36,19 @@ export class PgAvailability {
   /** Since the last connection failure nothing has answered: the pool is reconnecting. */
   private recovering = false;
 
-  constructor(private readonly waitMs: number) {}
+  /** `statementMs`: the pool's statement timeout (0 for none), which a query may use up first. */
+  constructor(
+    private readonly waitMs: number,
+    private readonly statementMs = 0,
+  ) {}
 
   /**
    * Runs `query`, or throws PgUnavailable at once while down / when nothing answered within
-   * `statementMs` (the pool's statement timeout, 0 for none) plus `waitMs`.
+   * the pool's statement timeout plus `waitMs`.
    */
-  async run<T>(query: () => Promise<T>, statementMs = 0): Promise<T> {
+  async run<T>(query: () => Promise<T>): Promise<T> {
     if (Date.now() < this.downUntil) throw new PgUnavailable(`the database did not answer in the last ${this.waitMs} ms`);
-    const waitMs = statementMs + this.waitMs;
+    const waitMs = this.statementMs + this.waitMs;
     let timer: NodeJS.Timeout | undefined;
     let waitedOut = false;
     const waited = new Promise<never>((_, reject) => {
@@ -78,11 +82,12 @@ const DEFAULT_WAIT_MS = 500;
 
 /**
  * The availability of one pool (one per pool: each reconnects on its own), made with `waitMs`
- * the first time it is asked for (createSql registers its pools' wait when given one).
+ * the first time it is asked for (createSql registers its pools' wait and statement timeout
+ * when given a wait).
  */
-export function availabilityOf(sql: Sql, waitMs = DEFAULT_WAIT_MS): PgAvailability {
+export function availabilityOf(sql: Sql, waitMs = DEFAULT_WAIT_MS, statementMs = 0): PgAvailability {
   let a = byPool.get(sql);
-  if (!a) byPool.set(sql, (a = new PgAvailability(waitMs)));
+  if (!a) byPool.set(sql, (a = new PgAvailability(waitMs, statementMs)));
   return a;
 }
 

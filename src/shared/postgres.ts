@@ -26,7 +26,8 @@ export function createSql(
       ...(opts.statementTimeoutMs !== undefined ? { statement_timeout: opts.statementTimeoutMs } : {}),
     },
   });
-  // A request-path pool: its calls wait at most waitMs (src/shared/pg-availability.ts).
-  if (opts.waitMs !== undefined) availabilityOf(sql, opts.waitMs);
+  // A request-path pool: its calls wait at most the statement timeout plus waitMs
+  // (src/shared/pg-availability.ts).
+  if (opts.waitMs !== undefined) availabilityOf(sql, opts.waitMs, opts.statementTimeoutMs ?? 0);
   return sql;
 }

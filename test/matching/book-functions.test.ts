@@ -7,7 +7,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { instrumentKey } from '../../src/domain/matching/keys.js';
 import {
@@ -16,10 +15,10 @@ import {
 } from '../../src/gen/tierbook/v1/order_service_pb.js';
 import { OrderStatus, OrderType, Side } from '../../src/gen/tierbook/v1/types_pb.js';
 import { bookLibrariesOn, bookLibrary } from '../../src/shared/book-library.js';
-import { fromRoot } from '../../src/shared/paths.js';
 import { masters } from '../../src/shared/redis.js';
 import { sweepFinishedOrders } from '../../src/sync/order-sweeper.js';
 import type { WorkerContext } from '../../src/workers/handler.js';
+import { tierbookCli } from '../support/stack-cli.js';
 import { ON_CLUSTER, startSwitchableRedis, type SwitchableRedis } from '../support/test-redis.js';
 import { call, exchangeFactory, ok } from './harness.js';
 
@@ -143,13 +142,7 @@ test('a master that refuses the library does not stop the books of the others', 
 const OLD = '0123456789ab';
 const oldLibrary = `#!lua name=tierbook_${OLD}\nredis.register_function('tierbook_place_${OLD}', function(keys, args) return 'old' end)\n`;
 
-function tierbookCli(url: string, ...args: string[]): Promise<{ code: number; out: string }> {
-  const env = { ...process.env, TIERBOOK_REDIS_URL: url, TIERBOOK_LOG_LEVEL: 'silent' };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [fromRoot('dist', 'src', 'cli', 'tierbook.js'), ...args], { env, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
-  });
-}
+const prune = () => tierbookCli({ ...process.env, TIERBOOK_REDIS_URL: srv.url, TIERBOOK_LOG_LEVEL: 'silent' }, ['functions', 'prune']);
 
 test('`tierbook functions prune` deletes old library versions on every master, keeps this one, and the books go on', async () => {
   const ctx = await ex.fresh();
@@ -160,7 +153,7 @@ test('`tierbook functions prune` deletes old library versions on every master, k
   for (const node of nodes) await node.call('FUNCTION', 'LOAD', oldLibrary);
   for (const libs of await librariesPerMaster(ctx.redis)) assert.deepEqual(libs, [`tierbook_${OLD}`, name].sort());
 
-  const pruned = await tierbookCli(srv.url, 'functions', 'prune');
+  const pruned = await prune();
   assert.equal(pruned.code, 0, pruned.out);
   const lines = pruned.out.trim().split('\n');
   assert.match(lines[0]!, /^master\s+kept\s+deleted$/);
@@ -169,7 +162,7 @@ test('`tierbook functions prune` deletes old library versions on every master, k
   for (const libs of await librariesPerMaster(ctx.redis)) assert.deepEqual(libs, [name], 'only this build\'s library is left');
   assert.equal((await place(ctx, 'BBB')).order!.status, OrderStatus.NEW, 'the book functions still answer');
 
-  const again = await tierbookCli(srv.url, 'functions', 'prune');
+  const again = await prune();
   assert.equal(again.code, 0, again.out);
   assert.match(again.out, /deleted 0 old libraries on \d+ masters?$/m);
 });

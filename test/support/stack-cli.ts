@@ -25,13 +25,23 @@ export async function stackEnv(dir: string, opts: { adminPort?: number } = {}): 
   };
 }
 
-/** Runs `node dist/src/devstack/cli.js ...args` with `env`; resolves with its exit code and output. */
-export function stackCli(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string }> {
+/** Runs a built script with `env`; resolves with its exit code and output. */
+function runBuilt(script: string[], env: NodeJS.ProcessEnv, args: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [fromRoot('dist', 'src', 'devstack', 'cli.js'), ...args], { env, timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [fromRoot('dist', 'src', ...script), ...args], { env, timeout: timeoutMs }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
     });
   });
+}
+
+/** Runs `node dist/src/devstack/cli.js ...args` with `env`. */
+export function stackCli(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string }> {
+  return runBuilt(['devstack', 'cli.js'], env, args, timeoutMs);
+}
+
+/** Runs the operator CLI, `node dist/src/cli/tierbook.js ...args`, with `env`. */
+export function tierbookCli(env: NodeJS.ProcessEnv, args: string[], timeoutMs = 60_000): Promise<{ code: number; out: string }> {
+  return runBuilt(['cli', 'tierbook.js'], env, args, timeoutMs);
 }
 
 /** Whether something accepts TCP connections on host:port. */

@@ -6,7 +6,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createRedis } from '../../src/shared/redis.js';
 import pino from 'pino';
@@ -19,6 +18,7 @@ import { rebuildFromConfig } from '../../src/cli/rebuild.js';
 import { startSyncThread, type SyncThread } from '../../src/sync/index.js';
 import { loadInstrumentsFile, publishInstruments } from '../../src/workers/orders/index.js';
 import { startTestPostgres, startTestRedis, type TestServer } from '../support/servers.js';
+import { tierbookCli } from '../support/stack-cli.js';
 import { flushAll, startSwitchableRedis } from '../support/test-redis.js';
 import { OrderFlow } from './support/order-flow.js';
 import { eventually, pgPositions, redisPositions } from './support/pg-state.js';
@@ -131,10 +131,7 @@ describe('rebuild after Redis loss', () => {
     const books = await snapshotBooks(redis, SYMBOLS);
     const [r, , pg] = servers as [TestServer, TestServer, TestServer];
     const env = { ...process.env, TIERBOOK_REDIS_URL: r.url, TIERBOOK_DATABASE_URL: pg.url, TIERBOOK_LOG_LEVEL: 'silent' };
-    const cli = (...args: string[]) => new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(process.execPath, [fromRoot('dist', 'src', 'cli', 'tierbook.js'), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
-    });
+    const cli = (...args: string[]) => tierbookCli(env, args);
     const refused = await cli('rebuild');
     assert.equal(refused.code, 1, refused.out);
     assert.match(refused.out, /Redis still holds order books.*--force/);

@@ -33,6 +33,7 @@ export class TierSql {
         max: POOL_MAX,
         appName: `tierbook-analytics-${tier.toLowerCase()}`,
         statementTimeoutMs: this.config.tiers[tier].pgTimeoutMs,
+        waitMs: this.config.postgresWaitMs,
         // No type-fetch query on connect: it would run under the tier's statement timeout
         // too, and the queries here pass and read only scalars.
         fetchTypes: false,
@@ -52,7 +53,7 @@ export class TierSql {
     const started = performance.now();
     const attempt = async () => {
       const pool = this.pool(tier);
-      const out = await availabilityOf(pool, this.config.postgresWaitMs).run(() => query(pool), this.config.tiers[tier].pgTimeoutMs);
+      const out = await availabilityOf(pool).run(() => query(pool));
       this.served.set(tier, (this.served.get(tier) ?? 0) + 1);
       return out;
     };
