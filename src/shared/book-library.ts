@@ -6,9 +6,10 @@ import { masters } from './redis.js';
 /**
  * The book scripts as one Redis Functions library (FUNCTION LOAD, FCALL). The sources stay
  * the readable .lua files of src/workers/orders/lua/: the library is common.lua (the helpers)
- * followed by one registered function per operation, whose body is that operation's file
- * after `begin(keys, args)` (the per-call state). Redis creates the ~45 helper closures once
- * per load instead of on every call, as EVALSHA of prelude + script did.
+ * followed by one registered function per operation, which runs that operation's file
+ * between `begin(keys, args)` (the per-call state) and `finish()` (the writes kept for the
+ * end). Redis creates the ~50 helper closures once per load instead of on every call, as
+ * EVALSHA of prelude + script did.
  *
  * Versioned: the library and its functions are named after a hash of the sources
  * (`tierbook_<h>`, `tierbook_place_<h>`, ...; function names are global in Redis, so they
@@ -38,8 +39,11 @@ export function bookLibrary(): BookLibrary {
   const bodies = OPERATIONS.map((op) => luaSource(op));
   const hash = createHash('sha1').update([common, ...bodies].join('\0')).digest('hex').slice(0, 12);
   const functions = Object.fromEntries(OPERATIONS.map((op) => [op, `tierbook_${op}_${hash}`])) as Record<BookOperation, string>;
+  // Each body is a function of its own, so that finish() (the writes a call keeps for its
+  // end) runs after any of its returns.
   const registered = OPERATIONS.map((op, i) =>
-    `register_function('${functions[op]}', function(keys, args)\nbegin(keys, args)\n${bodies[i]}\nend)\n`);
+    `local function ${op}Body()\n${bodies[i]}\nend\n`
+    + `register_function('${functions[op]}', function(keys, args)\nbegin(keys, args)\nreturn finish(${op}Body())\nend)\n`);
   // Taken before common.lua, which shadows `redis` with its per-call local.
   const head = `#!lua name=tierbook_${hash}\nlocal register_function = redis.register_function\n`;
   built = { name: `tierbook_${hash}`, code: `${head}${common}\n${registered.join('')}`, functions };

@@ -83,6 +83,24 @@ test('after FUNCTION FLUSH every book operation loads the library again and succ
   for (const libs of await librariesPerMaster(ctx.redis)) assert.deepEqual(libs, [bookLibrary().name]);
 });
 
+// The library keeps a call's book state (id counters, last price) in upvalues that every
+// call on the same Redis shares: a call that reads none of it must not write another book's.
+test("a call on one book never writes what the call before it kept for another book", async () => {
+  const ctx = await ex.fresh();
+  const first = [await place(ctx, 'BBB', 'b1'), await place(ctx, 'BBB'), await place(ctx, 'BBB')];
+  assert.deepEqual(first.map((r) => r.order!.orderId), ['BBB:1', 'BBB:2', 'BBB:3']);
+  await place(ctx, 'AAA'); // takes AAA's next order id and sequence number
+  // Neither a retry nor a cancel takes an id: both leave BBB's counters alone.
+  assert.equal((await place(ctx, 'BBB', 'b1')).order!.orderId, 'BBB:1');
+  await place(ctx, 'AAA');
+  ok(await call(ctx, 'CancelOrder', CancelOrderRequestSchema, { orderId: 'BBB:2' }, CancelOrderResponseSchema, 'alice'));
+  const next = await place(ctx, 'BBB');
+  assert.equal(next.order!.orderId, 'BBB:4', 'a fresh id, not one of AAA\'s counters');
+  assert.equal(next.order!.status, OrderStatus.NEW);
+  const kept = ok(await call(ctx, 'CancelOrder', CancelOrderRequestSchema, { orderId: 'BBB:3' }, CancelOrderResponseSchema, 'alice'));
+  assert.equal(kept.order!.quantityLots, 20n, 'BBB:3 is still the order placed as BBB:3');
+});
+
 test("each FCALL goes straight to its book's master (no redirection)", async () => {
   const ctx = await ex.fresh();
   await place(ctx); // loaded

@@ -36,7 +36,7 @@ end
 
 if npx == px and nqty < qty then
   -- Quantity down only: same place in the queue.
-  redis.call('HINCRBY', AK(acct, 'pos'), openField(o.side), I(nqty - qty))
+  addOpen(acct, o.side, nqty - qty)
   levelQty(o.side, o.px, nqty - qty)
   o.qty = I(nqty)
   bump(o, o.status, '')
@@ -46,7 +46,7 @@ if npx == px and nqty < qty then
 end
 
 unrest(o)
-o.px, o.qty, o.seq = I(npx), I(nqty), I(nextId('seq'))
+o.px, o.qty, o.seq = I(npx), I(nqty), I(nextSeq())
 bump(o, o.status, '')
 orderEvent('amended', o)
 local fills, stopped = match(o, npx)

@@ -16,13 +16,18 @@
 -- ms, a string), the instrument's limits once listed() read them, and the calling request's
 -- W3C traceparent ('' for none; a function sets it from its last ARGV).
 local KEYS, ARGV, P, SYM, NOW, INST, TP
+-- What a call writes once, at its end (finish()), instead of a command per change: the book's
+-- fill counter and last price (TRADED, FILL_ID, LAST), the accounts' positions (POS, in first-use order in POSL)
+-- and the finished orders' `fin` entries (FIN). A function either returns (and finish()
+-- writes them) or fails on a bug before it, when nothing it did is consistent anyway.
+local TRADED, FILL_ID, LAST, POS, POSL, FIN
 
 -- A function sees the Redis API and Lua's libraries only through its globals table's
 -- __index (Redis 7.0), a metamethod call on every use, and not at all while the library
 -- loads. begin() copies them into these locals once per call; every use after that is a
 -- plain upvalue read (a 3-fill taker reads them some 300 times).
-local function runtimeGlobals() return redis, cjson, string, math, table, tonumber, ipairs end
-local redis, cjson, string, math, table, tonumber, ipairs
+local function runtimeGlobals() return redis, cjson, string, math, table, tonumber, ipairs, unpack end
+local redis, cjson, string, math, table, tonumber, ipairs, unpack
 
 -- Arguments to redis.call go as strings: a Lua number costs a "%.14g" sprintf each time,
 -- as does concatenating one (the account key prefix is therefore made once per account
@@ -44,13 +49,20 @@ local function I(n) return string.format('%d', n) end
 
 -- Sets the per-call state; the first statement of every function.
 local function begin(keys, args)
-  redis, cjson, string, math, table, tonumber, ipairs = runtimeGlobals()
+  redis, cjson, string, math, table, tonumber, ipairs, unpack = runtimeGlobals()
   KEYS, ARGV = keys, args
   P = string.sub(keys[1], 1, #keys[1] - 5)
   SYM = string.sub(P, 5, #P - 1) -- "{bk:SYM}" -> SYM
   local time = redis.call('TIME')
   NOW = I(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
   INST, TP, ACCTS = nil, '', {}
+  TRADED, POS, POSL, FIN = false, nil, nil, nil -- tables made at first use
+end
+
+-- One command over a list of arguments, at most 256 of them per call (unpack puts them all
+-- on Lua's C stack; a taker crossing many makers can make thousands).
+local function callOver(cmd, key, args)
+  for i = 1, #args, 256 do redis.call(cmd, key, unpack(args, i, math.min(i + 255, #args))) end
 end
 
 -- A refusal: its reason and the facts behind it (field names, bounds, limits: strings), which
@@ -58,12 +70,16 @@ end
 -- src/domain/refusals.ts. A plain string instead of facts is ignored.
 local function fail(reason, facts) return cjson.encode({ e = reason, d = facts }) end
 
-local function hgetall(key)
-  local flat = redis.call('HGETALL', key)
-  if #flat == 0 then return nil end
-  local t = {}
-  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
-  return t
+-- An order's hash as a table; nil if there is none. HMGET of its fields in saveOrder's order,
+-- not HGETALL: Redis makes half the Lua strings (no field names), and a table constructor
+-- sizes the table once instead of growing it field by field (both show in a taker's profile).
+local function loadOrder(key)
+  local h = redis.call('HMGET', key, 'id', 'coid', 'acct', 'sym', 'side', 'type', 'tif', 'px', 'qty', 'filled',
+    'notional', 'status', 'reason', 'post', 'stp', 'ctime', 'utime', 'ver', 'seq', 'lx')
+  if not h[1] then return nil end
+  return { id = h[1], coid = h[2], acct = h[3], sym = h[4], side = h[5], type = h[6], tif = h[7], px = h[8], qty = h[9],
+    filled = h[10], notional = h[11], status = h[12], reason = h[13], post = h[14], stp = h[15], ctime = h[16],
+    utime = h[17], ver = h[18], seq = h[19], lx = h[20] }
 end
 
 -- Exact floor(n / d) for non-negative integers below 2^53: the double quotient can be off by
@@ -85,7 +101,31 @@ local function listed()
   return true
 end
 
-local function nextId(field) return redis.call('HINCRBY', K('state'), field, '1') end
+-- The book's state hash: its id counters (oid, seq, fill) and the last trade price. Order ids
+-- and sequence numbers are one HINCRBY each (a call takes at most two); the fill counter and
+-- the last price, which a taker changes once per fill, are read at the first fill and written
+-- once by finish(). Upvalues, not a table: a resting order, the hot case, pays for every
+-- allocation and every number formatted.
+local function nextOrderId() return redis.call('HINCRBY', K('state'), 'oid', '1') end
+local function nextSeq() return redis.call('HINCRBY', K('state'), 'seq', '1') end
+
+local function nextFillId()
+  if not TRADED then
+    TRADED, FILL_ID = true, tonumber(redis.call('HGET', K('state'), 'fill') or '0')
+  end
+  FILL_ID = FILL_ID + 1
+  return FILL_ID
+end
+
+-- The price band's centre: the last trade, this call's own if it traded.
+local function lastPrice()
+  if TRADED then return LAST end
+  return redis.call('HGET', K('state'), 'last')
+end
+
+local function writeState()
+  if TRADED then redis.call('HSET', K('state'), 'fill', I(FILL_ID), 'last', LAST) end
+end
 
 -- An order's whole hash: for a new order, or one whose price, quantity or queue place changed.
 local function saveOrder(o)
@@ -140,7 +180,11 @@ local function isWorking(o) return o.status == 'NEW' or o.status == 'PARTIALLY_F
 -- `fin` (order id scored by the stream time of the event that carries its final state) is
 -- what the retention sweeper (sweep.lua) reads to remove orders whose events the sync
 -- committed. The score goes as the id's millisecond digits (a string: no sprintf).
-local function finishedAt(eid, o) redis.call('ZADD', K('fin'), string.match(eid, '^(%d+)'), o.id) end
+local function finishedAt(eid, o)
+  if not FIN then FIN = {} end
+  FIN[#FIN + 1] = string.match(eid, '^(%d+)')
+  FIN[#FIN + 1] = o.id
+end
 
 local function orderEvent(change, o)
   local eid = emit('order', '{"change":"' .. change .. '","order":' .. stateOf(o) .. '}')
@@ -189,6 +233,50 @@ local function levelQty(side, px, delta)
   if delta ~= 0 then redis.call('HINCRBY', K('lq:' .. bookSide(side)), px, I(delta)) end
 end
 
+-- An account's position as the scripts work on it: numbers (qty q, cost c, version v, the
+-- lots its working orders hold on each side, ob and os), plus the realized total as Redis'
+-- string. Read at the call's first use (one HMGET) and written by finish(): a market maker
+-- filled three times by one taker costs one read and one write, not three of each.
+local function position(acct)
+  if not POS then POS, POSL = {}, {} end
+  local p = POS[acct]
+  if p then return p end
+  local key = AK(acct, 'pos')
+  local h = redis.call('HMGET', key, 'qty', 'cost', 'ver', 'realized', 'ob', 'os')
+  p = { key = key, acct = acct, q = tonumber(h[1] or '0'), c = tonumber(h[2] or '0'), v = tonumber(h[3] or '0'),
+    realized = h[4] or '0', -- the int64 total may exceed 2^53
+    ob = tonumber(h[5] or '0'), os = tonumber(h[6] or '0'), moved = false, opened = false,
+    qty = h[1], cost = h[2], ver = h[3] } -- set as strings by applyPosition
+  POS[acct] = p
+  POSL[#POSL + 1] = p
+  return p
+end
+
+-- Changes the lots an account's working orders hold on one side (the risk check's worst case):
+-- in the position this call read, if it read it, else in Redis at once (a cancel reads none).
+local function addOpen(acct, side, delta)
+  local p = POS and POS[acct]
+  if not p then
+    redis.call('HINCRBY', AK(acct, 'pos'), openField(side), I(delta))
+    return
+  end
+  if side == 'BUY' then p.ob = p.ob + delta else p.os = p.os + delta end
+  p.opened = true
+end
+
+local function writePositions()
+  if not POSL then return end
+  for _, p in ipairs(POSL) do
+    if p.moved and p.opened then
+      redis.call('HSET', p.key, 'qty', p.qty, 'cost', p.cost, 'ver', p.ver, 'ob', I(p.ob), 'os', I(p.os))
+    elseif p.moved then
+      redis.call('HSET', p.key, 'qty', p.qty, 'cost', p.cost, 'ver', p.ver)
+    elseif p.opened then
+      redis.call('HSET', p.key, 'ob', I(p.ob), 'os', I(p.os))
+    end
+  end
+end
+
 -- Puts a working order at the back of its price level (o.seq is its place in time).
 local function rest(o)
   local bs = bookSide(o.side)
@@ -197,7 +285,7 @@ local function rest(o)
   redis.call('ZADD', K('q:' .. bs .. ':' .. o.px), o.seq, o.id)
   redis.call('ZADD', K('px:' .. bs), o.px, o.px)
   redis.call('ZADD', AK(o.acct, 'open'), '0', o.lx)
-  redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(rem))
+  addOpen(o.acct, o.side, rem)
   levelQty(o.side, o.px, rem)
 end
 
@@ -210,7 +298,7 @@ local function unrest(o)
   redis.call('ZREM', qk, o.id)
   redis.call('ZREM', AK(o.acct, 'open'), o.lx)
   if rem > 0 then
-    redis.call('HINCRBY', AK(o.acct, 'pos'), openField(o.side), I(-rem))
+    addOpen(o.acct, o.side, -rem)
     levelQty(o.side, o.px, -rem)
   end
   if redis.call('ZCARD', qk) == 0 then
@@ -221,21 +309,11 @@ local function unrest(o)
   return false
 end
 
--- A position as the scripts work on it: numbers, plus the realized total as Redis' string.
-local function readPosition(acct)
-  local key = AK(acct, 'pos')
-  local h = redis.call('HMGET', key, 'qty', 'cost', 'ver', 'realized')
-  return { key = key, acct = acct, q = tonumber(h[1] or '0'), c = tonumber(h[2] or '0'),
-    v = tonumber(h[3] or '0'), realized = h[4] or '0' } -- realized: the int64 total may exceed 2^53
-end
-
-local function writePosition(p) redis.call('HSET', p.key, 'qty', p.qty, 'cost', p.cost, 'ver', p.ver) end
-
 -- Applies dq signed lots at price px to an account's position, average-cost method. Closing
 -- k of |q| lots releases floor(|cost| * k / |q|) of cost (computed without overflow as
 -- a*k + floor(r*k/|q|) with |cost| = a*|q| + r); the rounding residue stays with the open
 -- lots, so a fully closed position has released exactly its whole cost.
--- Changes p in place (and the realized total in Redis); writePosition stores the rest.
+-- Changes p in place (and the realized total in Redis); finish() stores the rest.
 local function applyPosition(p, dq, px)
   local q, c = p.q, p.c
   local realized = 0
@@ -263,6 +341,7 @@ local function applyPosition(p, dq, px)
   end
   p.q, p.c, p.v = q, c, p.v + 1
   p.qty, p.cost, p.ver = I(q), I(c), I(p.v)
+  p.moved = true
   if realized ~= 0 then
     redis.call('HINCRBY', p.key, 'realized', I(realized))
     p.realized = redis.call('HGET', p.key, 'realized') -- read back as a string, exact
@@ -274,7 +353,7 @@ local function findOrder(acct, oid, coid)
     oid = redis.call('HGET', CK(acct, coid), 'oid')
     if not oid then return nil end
   end
-  local o = hgetall(K('o:' .. oid))
+  local o = loadOrder(K('o:' .. oid))
   if not o or o.acct ~= acct then return nil end
   return o
 end
@@ -298,7 +377,7 @@ end
 -- The price band around the last trade (or the reference price before the first trade),
 -- and that centre.
 local function band()
-  local centre = tonumber(redis.call('HGET', K('state'), 'last') or INST.ref)
+  local centre = tonumber(lastPrice() or INST.ref)
   local half = idiv(centre * tonumber(INST.bps), 10000)
   return centre - half, centre + half, centre
 end
@@ -318,8 +397,15 @@ end
 -- Would the account's worst-case position (position plus all working orders on one side)
 -- stay within the limit if that side grows by `extra` lots? nil if so, else the refusal.
 local function positionRefusal(acct, side, extra, field)
-  local h = redis.call('HMGET', AK(acct, 'pos'), 'qty', 'ob', 'os')
-  local q, ob, os = tonumber(h[1] or '0'), tonumber(h[2] or '0'), tonumber(h[3] or '0')
+  -- A position this call already holds, else three fields read without caching: a resting
+  -- order, the common case, then changes only `ob`/`os` (one HINCRBY in rest()).
+  local q, ob, os
+  local p = POS and POS[acct]
+  if p then q, ob, os = p.q, p.ob, p.os
+  else
+    local h = redis.call('HMGET', AK(acct, 'pos'), 'qty', 'ob', 'os')
+    q, ob, os = tonumber(h[1] or '0'), tonumber(h[2] or '0'), tonumber(h[3] or '0')
+  end
   local lim = tonumber(INST.poslim)
   local worst, ok
   if side == 'BUY' then worst = q + ob + extra; ok = worst <= lim else worst = q - os - extra; ok = worst >= -lim end
@@ -349,76 +435,137 @@ local function fillable(t, limit, need)
   return got >= need
 end
 
+-- The opposite side's price level match() is working through: its queue read CHUNK orders at
+-- a time (one ZRANGE, not one per fill), and what match() took from it written when it
+-- leaves the level: the orders taken off (filled, or canceled by self-trade prevention) in
+-- one ZREM, the change of its resting lots in one HINCRBY, or the level itself when emptied.
+local CHUNK, CHUNK_LAST = 16, '15'
+
+local function openLevel(bs, px, pxs)
+  local qk = K('q:' .. bs .. ':' .. pxs)
+  return { bs = bs, px = px, pxs = pxs, qk = qk, ids = redis.call('ZRANGE', qk, '0', CHUNK_LAST), i = 1, taken = {}, dq = 0 }
+end
+
+local function dropTaken(L)
+  if #L.taken > 0 then callOver('ZREM', L.qk, L.taken); L.taken = {} end
+end
+
+-- The level's next order in time priority; nil when it has none left.
+local function headOf(L)
+  if L.i > #L.ids then
+    if #L.ids < CHUNK then return nil end
+    dropTaken(L)
+    L.ids, L.i = redis.call('ZRANGE', L.qk, '0', CHUNK_LAST), 1
+  end
+  return L.ids[L.i]
+end
+
+-- Takes the head order off the level; `lots` of it were resting.
+local function takeHead(L, lots)
+  L.taken[#L.taken + 1] = L.ids[L.i]
+  L.i = L.i + 1
+  L.dq = L.dq - lots
+end
+
+-- Writes what match() did to the level.
+local function closeLevel(L)
+  dropTaken(L)
+  if L.i > #L.ids and (#L.ids < CHUNK or redis.call('EXISTS', L.qk) == 0) then
+    redis.call('ZREM', K('px:' .. L.bs), L.pxs)
+    redis.call('HDEL', K('lq:' .. L.bs), L.pxs)
+  elseif L.dq ~= 0 then
+    redis.call('HINCRBY', K('lq:' .. L.bs), L.pxs, I(L.dq))
+  end
+end
+
 -- Matches taker t against the opposite side up to `limit`, price-time priority, each fill at
 -- the resting order's price. Returns the fills and whether self-trade prevention stopped it.
+-- A maker taken off the book leaves its account's `open` index in one ZREM per account at the
+-- end (the taker, which may rest afterwards, is never one of them).
 local function match(t, limit)
   local fills = {}
   local opp = oppSide(t.side)
   local tq, tf = tonumber(t.qty), tonumber(t.filled)
   local last = nil -- the last fill's price (member string)
   local stopped = false
-  -- The best opposite level, asked again only when a fill or a cancel emptied it.
-  local lvl, lvls, emptied = nil, nil, true
-  local ptaker
+  local L -- the level being worked through
+  local closed, closedL -- `open` index key -> its makers' members taken off; those keys in order
+  local function close(m)
+    local key = AK(m.acct, 'open')
+    if not closed then closed, closedL = {}, {} end
+    local list = closed[key]
+    if not list then list = {}; closed[key] = list; closedL[#closedL + 1] = key end
+    list[#list + 1] = m.lx
+  end
   while tf < tq do
-    if emptied then lvl, lvls = bestLevel(opp); emptied = false end
-    if not lvl or not crosses(t.side, lvl, limit) then break end
-    local mid = redis.call('ZRANGE', K('q:' .. opp .. ':' .. lvls), '0', '0')[1]
-    local m = hgetall(K('o:' .. mid))
-    if m.acct == t.acct then
-      if t.stp == 'CANCEL_NEWEST' then stopped = true break end
-      emptied = unrest(m)
-      bump(m, 'CANCELED', 'SELF_TRADE_PREVENTED')
-      saveChange(m)
-      orderEvent('canceled', m)
-      if t.stp == 'CANCEL_BOTH' then stopped = true break end
+    if not L then
+      local px, pxs = bestLevel(opp)
+      if not px or not crosses(t.side, px, limit) then break end
+      L = openLevel(opp, px, pxs)
+    end
+    local mid = headOf(L)
+    if not mid then
+      closeLevel(L)
+      L = nil
     else
+      local m = loadOrder(K('o:' .. mid))
       local mrem = tonumber(m.qty) - tonumber(m.filled)
-      local q = math.min(tq - tf, mrem)
-      tf = tf + q
-      t.filled = I(tf)
-      t.notional = I(tonumber(t.notional) + q * lvl)
-      -- Every fill is a change a client sees (the FILL message carries this state).
-      bump(t, (tf == tq) and 'FILLED' or 'PARTIALLY_FILLED', '')
-      m.filled = I(tonumber(m.filled) + q)
-      m.notional = I(tonumber(m.notional) + q * lvl)
-      redis.call('HINCRBY', AK(m.acct, 'pos'), openField(m.side), I(-q))
-      levelQty(m.side, m.px, -q)
-      local done = (q == mrem)
-      if done then
-        emptied = unrest(m)
-        bump(m, 'FILLED', '')
+      if m.acct == t.acct then
+        if t.stp == 'CANCEL_NEWEST' then stopped = true break end
+        takeHead(L, mrem)
+        close(m)
+        addOpen(m.acct, m.side, -mrem)
+        bump(m, 'CANCELED', 'SELF_TRADE_PREVENTED')
+        saveChange(m)
+        orderEvent('canceled', m)
+        if t.stp == 'CANCEL_BOTH' then stopped = true break end
       else
-        bump(m, 'PARTIALLY_FILLED', '')
+        local lvl, lvls = L.px, L.pxs
+        local q = math.min(tq - tf, mrem)
+        tf = tf + q
+        t.filled = I(tf)
+        t.notional = I(tonumber(t.notional) + q * lvl)
+        -- Every fill is a change a client sees (the FILL message carries this state).
+        bump(t, (tf == tq) and 'FILLED' or 'PARTIALLY_FILLED', '')
+        m.filled = I(tonumber(m.filled) + q)
+        m.notional = I(tonumber(m.notional) + q * lvl)
+        local done = (q == mrem)
+        if done then
+          takeHead(L, q)
+          close(m)
+          bump(m, 'FILLED', '')
+        else
+          L.dq = L.dq - q
+          bump(m, 'PARTIALLY_FILLED', '')
+        end
+        saveChange(m)
+        local dq = q
+        if t.side == 'SELL' then dq = -q end
+        -- Self-trade prevention keeps the taker out of every maker's account.
+        local ptaker, pmaker = position(t.acct), position(m.acct)
+        addOpen(m.acct, m.side, -q)
+        applyPosition(ptaker, dq, lvl)
+        applyPosition(pmaker, -dq, lvl)
+        local fill = { id = SYM .. ':F' .. I(nextFillId()), px = lvls, qty = I(q), maker = m.id }
+        local core = '"id":"' .. fill.id .. '","sym":"' .. SYM .. '","px":"' .. fill.px .. '","qty":"' .. fill.qty
+          .. '","time":"' .. NOW .. '","maker":{"order":"' .. m.id .. '","coid":' .. js(m.coid) .. ',"acct":' .. js(m.acct)
+          .. ',"side":"' .. m.side .. '"},"taker":{"order":"' .. t.id .. '","coid":' .. js(t.coid) .. ',"acct":' .. js(t.acct)
+          .. ',"side":"' .. t.side .. '"}'
+        -- The event carries positions and both orders' states; the caller's reply does not.
+        fill.eid = emit('fill', '{' .. core .. ',"positions":[' .. positionJson(pmaker) .. ',' .. positionJson(ptaker)
+          .. '],"orders":[' .. stateOf(m) .. ',' .. stateOf(t) .. ']}')
+        fill.json = '{' .. core .. '}'
+        -- The fill event carries the maker's new state, which the sync upserts from there
+        -- (src/sync/batch-plan.ts): no order event repeats it.
+        if done then finishedAt(fill.eid, m) end
+        fills[#fills + 1] = fill
+        last = lvls
       end
-      saveChange(m)
-      local dq = q
-      if t.side == 'SELL' then dq = -q end
-      -- The taker's position is read at its first fill and written once, after the last
-      -- (self-trade prevention keeps it out of every maker's account); each maker's at once.
-      ptaker = ptaker or readPosition(t.acct)
-      applyPosition(ptaker, dq, lvl)
-      local pmaker = readPosition(m.acct)
-      applyPosition(pmaker, -dq, lvl)
-      writePosition(pmaker)
-      local fill = { id = SYM .. ':F' .. I(nextId('fill')), px = lvls, qty = I(q), maker = m.id }
-      local core = '"id":"' .. fill.id .. '","sym":"' .. SYM .. '","px":"' .. fill.px .. '","qty":"' .. fill.qty
-        .. '","time":"' .. NOW .. '","maker":{"order":"' .. m.id .. '","coid":' .. js(m.coid) .. ',"acct":' .. js(m.acct)
-        .. ',"side":"' .. m.side .. '"},"taker":{"order":"' .. t.id .. '","coid":' .. js(t.coid) .. ',"acct":' .. js(t.acct)
-        .. ',"side":"' .. t.side .. '"}'
-      -- The event carries positions and both orders' states; the caller's reply does not.
-      fill.eid = emit('fill', '{' .. core .. ',"positions":[' .. positionJson(pmaker) .. ',' .. positionJson(ptaker)
-        .. '],"orders":[' .. stateOf(m) .. ',' .. stateOf(t) .. ']}')
-      fill.json = '{' .. core .. '}'
-      -- The fill event carries the maker's new state, which the sync upserts from there
-      -- (src/sync/batch-plan.ts): no order event repeats it.
-      if done then finishedAt(fill.eid, m) end
-      fills[#fills + 1] = fill
-      last = lvls
     end
   end
-  if ptaker then writePosition(ptaker) end
-  if last then redis.call('HSET', K('state'), 'last', last) end
+  if L then closeLevel(L) end
+  if closed then for _, key in ipairs(closedL) do callOver('ZREM', key, closed[key]) end end
+  if last then LAST = last end -- set with the fill ids: TRADED
   return fills, stopped
 end
 
@@ -446,4 +593,13 @@ local function result(o, fills)
   local fs = {}
   for i, f in ipairs(fills) do fs[i] = f.json end
   return '{"o":' .. stateOf(o) .. ',"f":[' .. table.concat(fs, ',') .. ']}'
+end
+
+-- The end of every function: writes what the call kept to write once (positions, the book's
+-- state, the finished orders' `fin` entries) and passes its reply on.
+local function finish(reply)
+  writePositions()
+  writeState()
+  if FIN then callOver('ZADD', K('fin'), FIN) end
+  return reply
 end

@@ -35,11 +35,11 @@ end
 local overLimit = positionRefusal(acct, side, nqty, 'quantity_lots')
 if overLimit then return overLimit end
 
-local ctr = nextId('oid')
+local ctr = nextOrderId()
 local id = SYM .. ':' .. I(ctr)
 local t = { id = id, coid = coid, acct = acct, sym = SYM, side = side, type = otype, tif = tif,
   px = px, qty = qty, filled = '0', notional = '0', status = 'NEW', reason = '', post = post,
-  stp = stp, ctime = NOW, utime = NOW, ver = '1', seq = I(nextId('seq')),
+  stp = stp, ctime = NOW, utime = NOW, ver = '1', seq = I(nextSeq()),
   lx = string.format('%013.0f:%012.0f:', tonumber(NOW), ctr) .. id }
 redis.call('ZADD', AK(acct, 'all'), '0', t.lx)
 
