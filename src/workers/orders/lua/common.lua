@@ -16,11 +16,13 @@
 -- ms, a string), the instrument's limits once listed() read them, and the calling request's
 -- W3C traceparent ('' for none; a function sets it from its last ARGV).
 local KEYS, ARGV, P, SYM, NOW, INST, TP
--- What a call writes once, at its end (finish()), instead of a command per change: the book's
--- fill counter and last price (TRADED, FILL_ID, LAST), the accounts' positions (POS, in first-use order in POSL)
--- and the finished orders' `fin` entries (FIN). A function either returns (and finish()
--- writes them) or fails on a bug before it, when nothing it did is consistent anyway.
-local TRADED, FILL_ID, LAST, POS, POSL, FIN
+-- What a call writes once, at its end (finish()), instead of a command per change: the
+-- book's fill counter and last price (TRADED, FILL_ID, LAST), the accounts' positions (POS,
+-- in first-use order in POSL), the finished orders' `fin` entries (FIN) and the makers taken
+-- off the book, by `open` index (GONE, its keys in first-use order in GONEL). A function
+-- either returns (and finish() writes them) or fails on a bug before it, when nothing it did
+-- is consistent anyway.
+local TRADED, FILL_ID, LAST, POS, POSL, FIN, GONE, GONEL
 
 -- A function sees the Redis API and Lua's libraries only through its globals table's
 -- __index (Redis 7.0), a metamethod call on every use, and not at all while the library
@@ -56,7 +58,7 @@ local function begin(keys, args)
   local time = redis.call('TIME')
   NOW = I(tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
   INST, TP, ACCTS = nil, '', {}
-  TRADED, POS, POSL, FIN = false, nil, nil, nil -- tables made at first use
+  TRADED, POS, POSL, FIN, GONE, GONEL = false, nil, nil, nil, nil, nil -- tables made at first use
 end
 
 -- One command over a list of arguments, at most 256 of them per call (unpack puts them all
@@ -478,10 +480,18 @@ local function closeLevel(L)
   end
 end
 
+-- A maker match() took off the book leaves its account's `open` index in finish(), one ZREM
+-- per account (the taker, which may rest afterwards, is never one of them).
+local function leaveOpen(m)
+  local key = AK(m.acct, 'open')
+  if not GONE then GONE, GONEL = {}, {} end
+  local list = GONE[key]
+  if not list then list = {}; GONE[key] = list; GONEL[#GONEL + 1] = key end
+  list[#list + 1] = m.lx
+end
+
 -- Matches taker t against the opposite side up to `limit`, price-time priority, each fill at
 -- the resting order's price. Returns the fills and whether self-trade prevention stopped it.
--- A maker taken off the book leaves its account's `open` index in one ZREM per account at the
--- end (the taker, which may rest afterwards, is never one of them).
 local function match(t, limit)
   local fills = {}
   local opp = oppSide(t.side)
@@ -489,14 +499,6 @@ local function match(t, limit)
   local last = nil -- the last fill's price (member string)
   local stopped = false
   local L -- the level being worked through
-  local closed, closedL -- `open` index key -> its makers' members taken off; those keys in order
-  local function close(m)
-    local key = AK(m.acct, 'open')
-    if not closed then closed, closedL = {}, {} end
-    local list = closed[key]
-    if not list then list = {}; closed[key] = list; closedL[#closedL + 1] = key end
-    list[#list + 1] = m.lx
-  end
   while tf < tq do
     if not L then
       local px, pxs = bestLevel(opp)
@@ -513,7 +515,7 @@ local function match(t, limit)
       if m.acct == t.acct then
         if t.stp == 'CANCEL_NEWEST' then stopped = true break end
         takeHead(L, mrem)
-        close(m)
+        leaveOpen(m)
         addOpen(m.acct, m.side, -mrem)
         bump(m, 'CANCELED', 'SELF_TRADE_PREVENTED')
         saveChange(m)
@@ -532,7 +534,7 @@ local function match(t, limit)
         local done = (q == mrem)
         if done then
           takeHead(L, q)
-          close(m)
+          leaveOpen(m)
           bump(m, 'FILLED', '')
         else
           L.dq = L.dq - q
@@ -564,7 +566,6 @@ local function match(t, limit)
     end
   end
   if L then closeLevel(L) end
-  if closed then for _, key in ipairs(closedL) do callOver('ZREM', key, closed[key]) end end
   if last then LAST = last end -- set with the fill ids: TRADED
   return fills, stopped
 end
@@ -596,10 +597,12 @@ local function result(o, fills)
 end
 
 -- The end of every function: writes what the call kept to write once (positions, the book's
--- state, the finished orders' `fin` entries) and passes its reply on.
+-- state, the finished orders' `fin` entries, the makers' `open` index entries) and passes its
+-- reply on.
 local function finish(reply)
   writePositions()
   writeState()
   if FIN then callOver('ZADD', K('fin'), FIN) end
+  if GONEL then for _, key in ipairs(GONEL) do callOver('ZREM', key, GONE[key]) end end
   return reply
 end

@@ -24,7 +24,7 @@ for _, id in ipairs(ids) do
       end
     end
   end
-  redis.call('ZREM', K('fin'), id)
 end
+callOver('ZREM', K('fin'), ids) -- every id read, removed or gone already
 if swept ~= '' then redis.call('HSET', K('state'), 'swept', swept) end
 return #ids
