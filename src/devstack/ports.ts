@@ -21,12 +21,18 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** The first of n consecutive free loopback ports (gateway process i listens on base + i). */
-export async function consecutiveFreePorts(n: number): Promise<number> {
+/**
+ * The first of n consecutive free loopback ports (gateway process i listens on base + i).
+ * `alsoFreeAt`: offsets whose ports must be free too (a Redis Cluster node's bus port sits
+ * 10000 above it). With offsets, every port stays below the kernel's ephemeral range
+ * (32768+), so a concurrent test's freePort() cannot be handed one of them meanwhile.
+ */
+export async function consecutiveFreePorts(n: number, alsoFreeAt: readonly number[] = []): Promise<number> {
+  const top = alsoFreeAt.length ? 32_768 - Math.max(...alsoFreeAt) - n : 40_000;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = 20_000 + Math.floor(Math.random() * (top - 20_000));
     let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await portIsFree(base + i);
+    for (const offset of [0, ...alsoFreeAt]) for (let i = 0; i < n && ok; i++) ok = await portIsFree(base + offset + i);
     if (ok) return base;
   }
   throw new Error(`no ${n} consecutive free ports found`);

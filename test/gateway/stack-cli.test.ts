@@ -1,29 +1,23 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, chmodSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, chmodSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromRoot } from '../../src/shared/paths.js';
-import { isAlive } from '../../src/devstack/process.js';
+import { childrenOf, isAlive } from '../../src/devstack/process.js';
 import { run, tool } from '../support/tools.js';
 import { listening as listeningOn, stackCli, stackEnv } from '../support/stack-cli.js';
 
-/** Live node processes whose parent is `pid` (Linux /proc): the primary's forked gateways. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+/** Live node processes whose parent is `pid`: the primary's forked gateways. */
+function nodeChildrenOf(pid: number): number[] {
+  return childrenOf(pid).filter((child) => {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state, ppid, ...
-      const [, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('node')) out.push(Number(entry));
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('node');
     } catch {
-      // the process ended while we looked
+      return false; // it ended while we looked
     }
-  }
-  return out;
+  });
 }
 
 /**
@@ -100,7 +94,7 @@ describe('stack up / status / down', () => {
     for (const pid of Object.values(pids)) assert.ok(isAlive(pid));
     // The cluster primary forks the gateway processes itself: they are not in pids.json, and
     // must go too.
-    const forked = childrenOf(pids.gateway!);
+    const forked = nodeChildrenOf(pids.gateway!);
     assert.equal(forked.length, 1, `one forked gateway process (TIERBOOK_GATEWAY_PROCESSES=1): ${forked.join(', ')}`);
     const down = await cli('down');
     assert.equal(down.code, 0, down.out);

@@ -25,8 +25,9 @@ describe('stack up --redis-cluster 3', () => {
   const clusterState = () => JSON.parse(readFileSync(join(dir, 'redis-cluster.json'), 'utf8')) as { pids: number[]; url: string };
 
   before(async () => {
-    // The nodes take the three ports after TIERBOOK_REDIS_URL's: make sure all four are free.
-    const redis = await consecutiveFreePorts(4);
+    // The nodes take the three ports after TIERBOOK_REDIS_URL's, and their bus ports 10000
+    // above (src/devstack/redis-cluster.ts): make sure all of them are free.
+    const redis = await consecutiveFreePorts(4, [10_000]);
     env = { ...(await stackEnv(dir)), TIERBOOK_REDIS_URL: `redis://127.0.0.1:${redis}` };
   });
   after(async () => {

@@ -19,6 +19,7 @@ import { OrderSchema, OrderStatus, OrderType, Side, TimeInForce } from '../../sr
 import { AnalyticsService, GetPortfolioRequestSchema, GetPortfolioResponseSchema } from '../../src/gen/tierbook/v1/analytics_service_pb.js';
 import { orderKey } from '../../src/domain/matching/keys.js';
 import { freePort } from '../../src/devstack/ports.js';
+import { childrenOf } from '../../src/devstack/process.js';
 import { startPostgres } from '../../src/devstack/postgres.js';
 import { startSyncThread, type SyncThread } from '../../src/sync/index.js';
 import { expectError, TestClient } from '../support/grpc-client.js';
@@ -55,12 +56,18 @@ after(async () => {
   rmSync(pgDir, { recursive: true, force: true });
 });
 
-/** Kills the postmaster and its backends at once, as a crash or the OOM killer would. */
+/**
+ * Kills the postmaster and its backends at once, as a crash or the OOM killer would. Each
+ * backend is a session leader of its own (Postgres calls setsid in every child), so a group
+ * kill would leave them serving their connections until they notice the postmaster is gone:
+ * a query sent meanwhile would still be answered. Children first, while their parent is known.
+ */
 function killPostgres(): void {
-  process.kill(pg.pid, 'SIGKILL');
-  try {
-    process.kill(-pg.pid, 'SIGKILL'); // its backends: the server runs in its own process group
-  } catch { /* already gone */ }
+  for (const pid of [...childrenOf(pg.pid), pg.pid]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch { /* already gone */ }
+  }
 }
 
 test('with Postgres gone, history and analytics calls get UNAVAILABLE at once, orders keep flowing, and all of it recovers', { timeout: 90_000 }, async () => {
@@ -89,7 +96,7 @@ test('with Postgres gone, history and analytics calls get UNAVAILABLE at once, o
   for (let round = 0; round < 4; round++) {
     for (const [what, call] of [['GetOrder of an order only Postgres has', () => getOrder(id)], ['GetPortfolio', () => portfolio(readers[round]!)]] as const) {
       const started = Date.now();
-      const e = await expectError(call());
+      const e = await expectError(call()).catch((err: Error) => assert.fail(`${what}, round ${round}: ${err.message}`));
       const ms = Date.now() - started;
       assert.deepEqual([e.code, e.reason], [14, 'BACKEND_UNAVAILABLE'], `${what}, round ${round}: ${e.message}`);
       assert.match(e.message, /unavailable; retry later/);
