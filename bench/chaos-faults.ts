@@ -4,11 +4,11 @@
  * - the cluster primary (its gateway processes and the sync thread), Redis, Postgres, nginx:
  *   the bench, as systemd would. A unit's main process killed, systemd kills what is left of
  *   its control group (KillMode=mixed/control-group: SIGKILL) and restarts the unit after
- *   RestartSec; here the leftovers are the part's process group (the stack starts each part
- *   in its own), and the restart is `stack up`, which starts exactly what is not running.
+ *   RestartSec; here the leftovers are the part's children and its process group (the stack
+ *   starts each part in its own), and the restart is `stack up`, which starts exactly what is not running.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../src/devstack/process.js';
+import { childrenOf, isAlive } from '../src/devstack/process.js';
 import type { StackState } from '../src/devstack/stack.js';
 import type { ChaosStack } from './chaos-stack.js';
 
@@ -39,11 +39,15 @@ const kill = (pid: number) => {
 async function killPart(stack: ChaosStack, part: keyof StackState): Promise<string> {
   const pid = stack.pids()[part];
   if (pid === undefined || !isAlive(pid)) throw new Error(`${part} is not running`);
+  // Found before the kill, while their parent is known: Postgres makes every backend a session
+  // leader of its own, so the part's process group alone would leave them serving.
+  const children = childrenOf(pid);
   kill(pid);
   for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(10);
   // Each part runs in its own process group led by its main process (detached spawn).
+  for (const child of children) kill(child);
   kill(-pid);
-  return `${part} pid ${pid} (and its process group)`;
+  return `${part} pid ${pid} (its children and its process group)`;
 }
 
 export const FAULTS: Fault[] = [
