@@ -36,6 +36,8 @@ interface Lease {
   until: number;
   /** A lease being taken: concurrent calls of the account wait for it instead of asking too. */
   taking?: Promise<void>;
+  /** The attempt could not reach Redis: the calls that waited for it fail open with it. */
+  unreachable?: boolean;
 }
 
 /** Leases held at once per process; the oldest goes first past this (bounded memory). */
@@ -80,19 +82,22 @@ export class RateLimiter {
   async take(accountId: string, tier: TierName): Promise<void> {
     const { ratePerSec, burst } = this.tiers[tier];
     if (ratePerSec <= 0) return;
-    if (lostConnection(this.redis)) {
-      // Fail open at once: a command sent now would wait for ioredis' reconnect back-off.
-      this.logThrottled(new Error(`redis connection is ${this.redis.status}`));
-      return;
-    }
     for (;;) {
       const lease = this.leases.get(accountId);
       if (lease?.taking) {
         await lease.taking;
+        // Each waiter trying Redis again in turn would queue every call of the account behind
+        // one reconnect back-off after another (seconds each while Redis is down).
+        if (lease.unreachable) return;
         continue;
       }
       if (lease && lease.left > 0 && Date.now() < lease.until) {
         lease.left--;
+        return;
+      }
+      if (lostConnection(this.redis)) {
+        // Fail open at once: a command sent now would wait for ioredis' reconnect back-off.
+        this.logThrottled(new Error(`redis connection is ${this.redis.status}`));
         return;
       }
       const fresh: Lease = { left: 0, until: 0 };
@@ -106,7 +111,7 @@ export class RateLimiter {
         fresh.left--;
         return;
       }
-      // Redis unreachable: fail open, one call at a time.
+      // Redis unreachable: fail open.
       return;
     }
   }
@@ -119,6 +124,7 @@ export class RateLimiter {
       reply = await this.redis.tierbook_gcra(rateLimitKey(accountId), String(intervalUs), String(burst), String(leaseSize(ratePerSec, burst)));
     } catch (err) {
       this.logThrottled(err);
+      into.unreachable = true;
       return {};
     }
     this.leasesTaken++;

@@ -11,6 +11,9 @@ import { startTestStack, type TestStack } from '../support/stack.js';
 import { startRestartableRedis, type RestartableRedis } from '../support/restartable-redis.js';
 import { metricValue } from '../support/rpc-count.js';
 import { OrderClient, runAll, tally } from './support.js';
+import { createRedis } from '../../src/shared/redis.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { RateLimiter } from '../../src/server/rate-limiter.js';
 
 describe('rate limits while Redis is down', () => {
   let redis: RestartableRedis;
@@ -67,5 +70,31 @@ describe('rate limits while Redis is down', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok((again['8/RATE_LIMITED'] ?? 0) > 0, `limits hold again: ${JSON.stringify(again)}`);
+  });
+
+  it('lets every waiting call of an account through together when the lease they wait for cannot reach Redis', async () => {
+    await redis.up();
+    // As the gateway makes it; burst 1 leases one call at a time, so every call needs Redis.
+    const client = createRedis(redis.url, { enableAutoPipelining: true });
+    const unlimited = { ratePerSec: 0, burst: 0 };
+    const limiter = new RateLimiter(client, { LITE: { ratePerSec: 5, burst: 1 }, PRO: unlimited, ELITE: unlimited, BLACK: unlimited }, createLogger(stack.config));
+    try {
+      await limiter.take('acc_waiters', 'LITE');
+      // Killed and called in the same tick: the client has not heard of it yet, so the first
+      // call sends a lease request that fails only after ioredis' retries; the other 19 wait
+      // for that one request.
+      const killed = redis.kill();
+      const t0 = performance.now();
+      const settled = await Promise.all(Array.from({ length: 20 }, () => limiter.take('acc_waiters', 'LITE').then(
+        () => ({ ok: true, ms: performance.now() - t0 }), (err: unknown) => ({ ok: false, err: String(err), ms: performance.now() - t0 }))));
+      await killed;
+      assert.deepEqual(settled.filter((s) => !s.ok), [], 'every call fails open');
+      const ms = settled.map((s) => s.ms);
+      const spread = Math.max(...ms) - Math.min(...ms);
+      assert.ok(spread < 250, `the waiters are let through with the failed lease, not one reconnect back-off each: first ${Math.min(...ms).toFixed(0)} ms, last ${Math.max(...ms).toFixed(0)} ms`);
+    } finally {
+      client.disconnect();
+      await redis.up();
+    }
   });
 });
