@@ -3,9 +3,7 @@
  * what reaches Postgres), typed clients per account, and a StreamExecutions subscriber that
  * records the response headers and every message, as an outside client would see them.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempJsonFile } from '../support/temp-files.js';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Metadata, type ClientReadableStream, type StatusObject } from '@grpc/grpc-js';
@@ -37,8 +35,7 @@ export interface ApiStack {
 }
 
 export async function startApiStack(opts: { sync?: boolean; env?: Record<string, string> } = {}): Promise<ApiStack> {
-  const file = join(mkdtempSync(join(tmpdir(), 'tierbook-api-inst-')), 'instruments.json');
-  writeFileSync(file, JSON.stringify(API_INSTRUMENTS));
+  const file = tempJsonFile('api-inst', 'instruments.json', API_INSTRUMENTS);
   const stack = await startTestStack({ env: {
     TIERBOOK_INSTRUMENTS_FILE: file, TIERBOOK_SYNC_DISCOVER_INTERVAL_MS: '100', TIERBOOK_SYNC_LINGER_MS: '2', ...opts.env,
   } });

@@ -3,9 +3,7 @@
  * WorkerContext on it, and `call()` that runs a handler on encoded request bytes exactly as a
  * worker thread would, decoding the response or returning the ApiError.
  */
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempJsonFile } from '../support/temp-files.js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import type { Cluster, Redis } from 'ioredis';
@@ -24,10 +22,7 @@ export const TEST_INSTRUMENTS = [
 ];
 
 export function writeInstruments(list: unknown = TEST_INSTRUMENTS): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tierbook-inst-'));
-  const file = join(dir, 'instruments.json');
-  writeFileSync(file, JSON.stringify(list));
-  return file;
+  return tempJsonFile('inst', 'instruments.json', list);
 }
 
 export function workerContext(redis: Redis | Cluster, opts: { instrumentsFile?: string; maxBatchOrders?: number } = {}): WorkerContext {

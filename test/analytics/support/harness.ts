@@ -3,9 +3,9 @@
  * thread calls them: encoded request bytes in, response bytes or ApiError out. Fixtures go in
  * through the real schema (fills rows) and the real Redis layout (book state, event streams).
  */
-import { copyFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempFolder, tempJsonFile } from '../../support/temp-files.js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { pino } from 'pino';
 import type { Redis } from 'ioredis';
@@ -30,9 +30,7 @@ export const INSTRUMENTS = [
 ];
 
 export function writeInstruments(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tierbook-an-inst-')), 'instruments.json');
-  writeFileSync(file, JSON.stringify(INSTRUMENTS));
-  return file;
+  return tempJsonFile('an-inst', 'instruments.json', INSTRUMENTS);
 }
 
 export interface Harness {
@@ -57,7 +55,7 @@ export async function startHarness(env: Record<string, string> = {}, opts: Harne
   const redis = createRedis(rs.url);
   const sql = postgres(ps.url, { onnotice: () => {} });
   if (opts.beforeUpgrade) {
-    const dir = mkdtempSync(join(tmpdir(), 'tierbook-an-mig-'));
+    const dir = tempFolder('an-mig');
     for (const m of readMigrations()) {
       if (m.version < opts.beforeUpgrade.upgradeFrom) copyFileSync(fromRoot('migrations', m.name), join(dir, m.name));
     }
